@@ -1,0 +1,5 @@
+"""``python -m ml_connector`` runs the CLI."""
+
+from ml_connector.run.cli import main
+
+main()

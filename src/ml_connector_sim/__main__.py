@@ -1,0 +1,5 @@
+"""``python -m ml_connector_sim amazon|oracle ...`` starts a simulator (same as ``ml-connector sim``)."""
+
+from ml_connector_sim.cli import app
+
+app()
