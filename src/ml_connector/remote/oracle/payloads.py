@@ -1,0 +1,268 @@
+"""Typed Receivables payloads, spelled exactly as Oracle spells its attributes.
+
+Field names are Oracle's (`BusinessUnit`, `receivablesInvoiceLines`, ...) rather than snake case
+so a payload can be checked against Oracle's documentation by eye and so no mapping layer can
+silently drop a field. Models are frozen and forbid unknown fields: a typo fails here, not as an
+opaque 400 from the pod. Attribute names: reference/oracle-fusion.md §4.3, §5.1 and
+oracle-fbdi.md §3.1-§3.2, §4.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_serializer,
+    model_validator,
+)
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+_LENIENT = ConfigDict(extra="allow", frozen=True)
+
+Text240 = Annotated[str, Field(min_length=1, max_length=240)]
+Money = Annotated[Decimal, Field(allow_inf_nan=False)]
+
+
+def _id_text(value: object) -> object:
+    """Oracle sends 15-18 digit ids as numbers or (framework 9) strings; keep them as text."""
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+OracleId = Annotated[str, BeforeValidator(_id_text)]
+AccountClass = Literal["Revenue", "Receivable", "Tax", "Freight"]
+
+
+class Flexfield(BaseModel):
+    """A descriptive flexfield row: `__FLEX_Context` plus pod-specific segment attributes."""
+
+    model_config = _STRICT
+
+    context: str | None = None
+    segments: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_wire(cls, value: Any) -> Any:
+        """Accept Oracle's own shape too, so a dumped payload validates back unchanged."""
+        if isinstance(value, dict) and not set(value) <= {"context", "segments"}:
+            segments = {k: v for k, v in value.items() if k != "__FLEX_Context"}
+            return {"context": value.get("__FLEX_Context"), "segments": segments}
+        return value
+
+    @model_serializer
+    def _wire(self) -> dict[str, Any]:
+        body: dict[str, Any] = dict(self.segments)
+        if self.context is not None:
+            body["__FLEX_Context"] = self.context
+        return body
+
+
+class InvoiceLineTaxLine(BaseModel):
+    """A manual tax line (`receivablesInvoiceLineTaxLines`)."""
+
+    model_config = _STRICT
+
+    TaxAmount: Money
+    TaxRegimeCode: str | None = None
+    TaxRateCode: str | None = None
+    Tax: str | None = None
+
+
+class InvoiceLine(BaseModel):
+    model_config = _STRICT
+
+    LineNumber: int = Field(ge=1)
+    Description: Text240
+    Quantity: Decimal
+    UnitSellingPrice: Money
+    LineAmount: Money | None = None
+    ItemNumber: str | None = None
+    MemoLine: Annotated[str, Field(max_length=50)] | None = None
+    UnitOfMeasure: str | None = None
+    TaxClassificationCode: str | None = None
+    SalesOrder: str | None = None
+    receivablesInvoiceLineTaxLines: list[InvoiceLineTaxLine] | None = None
+    receivablesInvoiceLineDFF: list[Flexfield] | None = None
+    receivablesInvoiceLineTransactionDFF: list[Flexfield] | None = None
+
+
+class InvoiceDistribution(BaseModel):
+    """Header-level distribution; `InvoiceLineNumber` ties it to a line (absent for REC)."""
+
+    model_config = _STRICT
+
+    AccountClass: AccountClass
+    AccountCombination: str = Field(min_length=1)
+    Amount: Money
+    InvoiceLineNumber: int | None = None
+    Percent: Decimal | None = None
+    Comments: str | None = None
+
+
+class InvoiceCreate(BaseModel):
+    """One complete deep POST: Oracle does not accept lines, distributions or DFFs later."""
+
+    model_config = _STRICT
+
+    BusinessUnit: str = Field(min_length=1, max_length=240)
+    TransactionSource: str = Field(min_length=1)
+    TransactionType: str = Field(min_length=1)
+    TransactionNumber: str | None = Field(default=None, max_length=20)
+    TransactionDate: dt.date
+    AccountingDate: dt.date | None = None
+    BillToCustomerNumber: str = Field(min_length=1, max_length=30)
+    BillToSite: str | None = Field(default=None, max_length=150)
+    InvoiceCurrencyCode: str = Field(pattern=r"^[A-Z]{3}$")
+    ConversionRateType: str | None = None
+    ConversionDate: dt.date | None = None
+    ConversionRate: Decimal | None = None
+    CrossReference: str | None = Field(default=None, max_length=150)
+    PaymentTerms: str | None = None
+    Comments: str | None = Field(default=None, max_length=1760)
+    InternalNotes: str | None = None
+    PurchaseOrder: str | None = None
+    LegalEntityIdentifier: str | None = None
+    InvoiceStatus: Literal["Complete", "Incomplete"] = "Complete"
+    receivablesInvoiceLines: list[InvoiceLine] = Field(min_length=1)
+    receivablesInvoiceDistributions: list[InvoiceDistribution] | None = None
+    receivablesInvoiceDFF: list[Flexfield] | None = None
+    receivablesInvoiceTransactionDFF: list[Flexfield] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InvoiceCreate:
+        numbers = [line.LineNumber for line in self.receivablesInvoiceLines]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("LineNumber values must be unique")
+        dists = self.receivablesInvoiceDistributions or []
+        for dist in dists:
+            if dist.InvoiceLineNumber is not None and dist.InvoiceLineNumber not in numbers:
+                raise ValueError(f"distribution names unknown line {dist.InvoiceLineNumber}")
+        receivable = [d.Amount for d in dists if d.AccountClass == "Receivable"]
+        if len(receivable) > 1:
+            raise ValueError("an invoice has at most one Receivable distribution")
+        if receivable:
+            others = sum((d.Amount for d in dists if d.AccountClass != "Receivable"), Decimal(0))
+            if others != receivable[0]:
+                raise ValueError(
+                    f"Receivable distribution {receivable[0]} differs from the sum of the "
+                    f"other distributions {others}"
+                )
+        return self
+
+    @property
+    def lookup_key(self) -> tuple[str, str]:
+        """The idempotency key used to find this invoice again: number first, then reference."""
+        if self.TransactionNumber:
+            return ("TransactionNumber", self.TransactionNumber)
+        if self.CrossReference:
+            return ("CrossReference", self.CrossReference)
+        raise ValueError("invoice has neither TransactionNumber nor CrossReference to look up")
+
+    def wire(self) -> dict[str, Any]:
+        """The POST body: Oracle names, no nulls, money still `Decimal` (see `wire.encode`)."""
+        return self.model_dump(mode="python", exclude_none=True)
+
+
+class Invoice(BaseModel):
+    """An invoice as Oracle returns it; unknown attributes are kept, not rejected."""
+
+    model_config = _LENIENT
+
+    CustomerTransactionId: OracleId
+    TransactionNumber: str | None = None
+    CrossReference: str | None = None
+    TransactionSource: str | None = None
+    TransactionType: str | None = None
+    BusinessUnit: str | None = None
+    InvoiceStatus: str | None = None
+    InvoiceCurrencyCode: str | None = None
+    EnteredAmount: Decimal | None = None
+    InvoiceBalanceAmount: Decimal | None = None
+    TransactionDate: dt.date | None = None
+
+
+class CreditMemoLine(BaseModel):
+    model_config = _STRICT
+
+    LineNumber: int = Field(ge=1)
+    LineDescription: Text240
+    LineQuantityCredit: Decimal | None = None
+    UnitSellingPrice: Money | None = None
+    LineAmountCredit: Money | None = None
+    MemoLine: str | None = None
+    ItemNumber: str | None = None
+    UnitOfMeasure: str | None = None
+    TaxClassificationCode: str | None = None
+    LineCreditReason: str | None = None
+
+
+class CreditMemoDistribution(BaseModel):
+    model_config = _STRICT
+
+    AccountClass: AccountClass
+    AccountCombination: str = Field(min_length=1)
+    Amount: Money
+    CreditMemoLineNumber: int | None = None
+
+
+class CreditMemoCreate(BaseModel):
+    """An on-account credit memo (`receivablesCreditMemos`): REST cannot name an invoice."""
+
+    model_config = _STRICT
+
+    BusinessUnit: str = Field(min_length=1, max_length=240)
+    TransactionSource: str = Field(min_length=1)
+    TransactionType: str = Field(min_length=1)
+    TransactionNumber: str | None = Field(default=None, max_length=20)
+    TransactionDate: dt.date
+    AccountingDate: dt.date | None = None
+    BillToCustomerNumber: str = Field(min_length=1, max_length=30)
+    BillToSite: str | None = None
+    CreditMemoCurrency: str = Field(pattern=r"^[A-Z]{3}$")
+    ConversionRateType: str | None = None
+    ConversionDate: dt.date | None = None
+    ConversionRate: Decimal | None = None
+    CreditReason: str | None = None
+    CreditMemoComments: str | None = None
+    CrossReference: str | None = Field(default=None, max_length=150)
+    receivablesCreditMemoLines: list[CreditMemoLine] = Field(min_length=1)
+    receivablesCreditMemoDistributions: list[CreditMemoDistribution] | None = None
+    receivablesCreditMemoDFF: list[Flexfield] | None = None
+
+    @model_validator(mode="after")
+    def _unique_lines(self) -> CreditMemoCreate:
+        numbers = [line.LineNumber for line in self.receivablesCreditMemoLines]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("LineNumber values must be unique")
+        return self
+
+    @property
+    def lookup_key(self) -> tuple[str, str]:
+        if self.TransactionNumber:
+            return ("TransactionNumber", self.TransactionNumber)
+        if self.CrossReference:
+            return ("CrossReference", self.CrossReference)
+        raise ValueError("credit memo has neither TransactionNumber nor CrossReference")
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="python", exclude_none=True)
+
+
+class CreditMemo(BaseModel):
+    model_config = _LENIENT
+
+    CustomerTransactionId: OracleId
+    TransactionNumber: str | None = None
+    CrossReference: str | None = None
+    TransactionSource: str | None = None
+    CreditMemoCurrency: str | None = None
+    EnteredAmount: Decimal | None = None
+    CreditMemoStatus: str | None = None
