@@ -1,0 +1,140 @@
+"""Turn an HTTP response (or the lack of one) into a typed outcome: the parsed body or an error.
+
+Both clients route every response through here so that a 429 is always ``RateLimitedError``, a
+non-JSON 502 from a load balancer is still a ``ServerError``, and no error message ever contains
+more than the remote's own (redacted, truncated) words.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from ml_connector.errors import (
+    ConnectionFailedError,
+    RemoteError,
+    error_class_for_status,
+)
+from ml_connector.remote.http.redact import Redactor, default_redactor
+
+__all__ = [
+    "REQUEST_ID_HEADERS",
+    "MessageParser",
+    "error_from_response",
+    "error_from_transport",
+    "generic_message",
+    "parse_json",
+    "parse_retry_after",
+    "request_id_of",
+]
+
+REQUEST_ID_HEADERS: tuple[str, ...] = (
+    "x-amzn-RequestId",
+    "x-amz-request-id",
+    "x-request-id",
+    "X-ORACLE-DMS-ECID",
+    "X-ORACLE-DMS-RID",
+)
+
+MAX_MESSAGE_CHARS = 500
+
+MessageParser = Callable[[Any], tuple[str | None, str | None]]
+"""Given a parsed JSON body, return ``(code, message)`` in the remote's own words."""
+
+
+def parse_json(content: bytes) -> Any:
+    """JSON with every non-integer number as ``Decimal`` (money must never pass through float)."""
+    return json.loads(content, parse_float=Decimal)
+
+
+def request_id_of(
+    response: httpx.Response, names: Sequence[str] = REQUEST_ID_HEADERS
+) -> str | None:
+    for name in names:
+        value = response.headers.get(name)
+        if value:
+            return str(value)
+    return None
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(0.0, seconds)
+
+
+def generic_message(body: Any) -> tuple[str | None, str | None]:
+    """Find ``(code, message)`` in the usual envelopes: SP-API, OAuth, Oracle, problem+json."""
+    if not isinstance(body, dict):
+        return None, None
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        text = " ".join(str(part) for part in (first.get("message"), first.get("details")) if part)
+        return _str_or_none(first.get("code")), text or None
+    if "error" in body and isinstance(body["error"], str):
+        return body["error"], _str_or_none(body.get("error_description"))
+    for key in ("detail", "title", "message"):
+        if isinstance(body.get(key), str):
+            return _str_or_none(body.get("code") or body.get("o:errorCode")), body[key]
+    return None, None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def error_from_response(
+    response: httpx.Response,
+    *,
+    operation: str | None = None,
+    parse_message: MessageParser = generic_message,
+    redactor: Redactor = default_redactor,
+) -> RemoteError:
+    """The typed error for a non-2xx response; a body that is not JSON still gives one."""
+    code: str | None = None
+    message: str | None = None
+    try:
+        body = parse_json(response.content) if response.content else None
+    except ValueError:
+        body = None
+    if body is not None:
+        code, message = parse_message(body)
+    if not message:
+        text = response.text.strip() if response.content else ""
+        message = text or f"HTTP {response.status_code} {response.reason_phrase}".strip()
+    message = redactor.text(message)
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 1] + "…"
+    cls = error_class_for_status(response.status_code)
+    return cls(
+        message,
+        status=response.status_code,
+        request_id=request_id_of(response),
+        operation=operation,
+        code=code,
+        retry_after=parse_retry_after(response.headers.get("retry-after")),
+    )
+
+
+def error_from_transport(exc: httpx.TransportError, *, operation: str | None = None) -> RemoteError:
+    """A transport failure as a retryable typed error (the URL is left out: it may hold a token)."""
+    return ConnectionFailedError(f"{type(exc).__name__}: no usable response", operation=operation)
