@@ -1,10 +1,94 @@
-"""`ml-connector sim amazon`: placeholder until the amazon simulator lands."""
+"""`ml-connector sim amazon`: serve the SP-API simulator on loopback."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+import uvicorn
+
+from ml_connector_sim.amazon.app import create_app
+from ml_connector_sim.amazon.catalog import write_catalog_csv
+from ml_connector_sim.amazon.context import SimOptions
+from ml_connector_sim.amazon.faults import FAULTS_HELP, parse_faults
+from ml_connector_sim.amazon.generator import GeneratorParams, generate_world
+from ml_connector_sim.amazon.marketplaces import DEFAULT_CODES
+from ml_connector_sim.amazon.scenario import ScenarioError, load_scenario, save_scenario
+from ml_connector_sim.amazon.world import seller_catalog
 
 
-def serve(port: int = typer.Option(8000, help="TCP port on 127.0.0.1.")) -> None:
-    """Start the amazon simulator (not built yet)."""
-    raise typer.Exit(code=2)
+def serve(
+    port: int = typer.Option(8000, help="TCP port on 127.0.0.1."),
+    scenario: Path | None = typer.Option(
+        None, help="Scenario JSON file (docs/scenario.md). Without it a seller is generated."
+    ),
+    seed: int = typer.Option(1, help="Seed of the generated seller: same seed, same world."),
+    orders: int = typer.Option(500, help="Number of generated orders."),
+    days: int = typer.Option(30, help="Days of generated history before now."),
+    marketplaces: str = typer.Option(
+        ",".join(DEFAULT_CODES), help="Comma-separated marketplace codes to sell on."
+    ),
+    faults: str = typer.Option("", help=FAULTS_HELP),
+    strict: bool = typer.Option(
+        False, help="Accept only the LWA credentials listed in the scenario."
+    ),
+    time_scale: float = typer.Option(
+        1.0, help="Speed-up of rate-limit refills and report processing (1000 = fast tests)."
+    ),
+    write_catalog: Path | None = typer.Option(
+        None, help="Write the seller's catalog (sku,asin,title,...) as CSV, then serve."
+    ),
+    write_scenario: Path | None = typer.Option(
+        None, help="Write the world as a scenario file, then serve."
+    ),
+    exit_after_write: bool = typer.Option(
+        False, "--exit-after-write", help="Only write the requested files; do not serve."
+    ),
+) -> None:
+    """Serve an Amazon SP-API look-alike on 127.0.0.1.
+
+    LWA is at /auth/o2/token; SP-API routes are at the root (all regions) and under /na, /eu,
+    /fe (one region each). Any non-empty client id, secret and refresh token work unless
+    --strict; generated worlds list amzn1.application-oa2-client.simulator / sim-client-secret /
+    Atzr|sim-refresh-token-<region>.
+
+    Examples:
+
+      ml-connector sim amazon --port 8600
+
+      ml-connector sim amazon --port 8600 --seed 7 --orders 2000 --days 90
+
+      ml-connector sim amazon --port 8600 --scenario seller.json --strict
+
+      ml-connector sim amazon --port 8600 --faults throttle=0.2,errors=0.05,late-postings
+
+      ml-connector sim amazon --write-catalog catalog.csv --write-scenario seller.json
+      --exit-after-write
+    """
+    try:
+        if scenario is not None:
+            world = load_scenario(scenario)
+        else:
+            codes = tuple(c.strip() for c in marketplaces.split(",") if c.strip())
+            world = generate_world(
+                GeneratorParams(seed=seed, orders=orders, days=days, marketplaces=codes)
+            )
+        fault_options = parse_faults(faults, seed=seed)
+    except (ScenarioError, KeyError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    if write_catalog is not None:
+        write_catalog_csv(seller_catalog(world), write_catalog)
+        typer.echo(f"catalog written to {write_catalog}")
+    if write_scenario is not None:
+        save_scenario(world, write_scenario)
+        typer.echo(f"scenario written to {write_scenario}")
+    if exit_after_write:
+        return
+    options = SimOptions(strict_credentials=strict, time_scale=time_scale, faults=fault_options)
+    app = create_app(world, options)
+    typer.echo(
+        f"Amazon SP-API simulator on http://127.0.0.1:{port} "
+        f"({len(world.orders)} orders, {len(world.groups)} settlement groups)"
+    )
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
