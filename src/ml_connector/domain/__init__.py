@@ -1,0 +1,1 @@
+"""Pure domain: money, ids, normalized Amazon facts, planned Oracle documents, invariants."""

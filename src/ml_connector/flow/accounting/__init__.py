@@ -1,0 +1,17 @@
+"""Pure accounting: normalized Amazon facts + mapping → planned Oracle documents or holds."""
+
+from ml_connector.flow.accounting.credit_memos import (
+    open_amount,
+    plan_cancellation_credit_memo,
+    plan_refund_credit_memo,
+)
+from ml_connector.flow.accounting.invoices import plan_invoice
+from ml_connector.flow.accounting.journals import plan_settlement_journal
+
+__all__ = [
+    "open_amount",
+    "plan_cancellation_credit_memo",
+    "plan_invoice",
+    "plan_refund_credit_memo",
+    "plan_settlement_journal",
+]

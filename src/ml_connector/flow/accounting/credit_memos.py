@@ -1,0 +1,228 @@
+"""Refund or post-invoice cancellation → credit memo against the original invoice.
+
+A refund's memo uses Amazon's actual amounts per leaf (so it ties to the settlement) and the
+invoice's own accounts per SKU and line kind (so it reverses exactly what was booked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from ml_connector.domain.accounts import AccountCombination
+from ml_connector.domain.checks import InvariantViolation, check_credit_memo
+from ml_connector.domain.documents import (
+    CreditMemoDoc,
+    Held,
+    HoldCode,
+    InvoiceDoc,
+    InvoiceLine,
+    LineKind,
+)
+from ml_connector.domain.ids import (
+    AmazonOrderId,
+    IdempotencyKey,
+    cancellation_key,
+    credit_memo_key,
+    credit_memo_number,
+)
+from ml_connector.domain.money import ZERO, total
+from ml_connector.domain.settlements import Leaf, SettlementTransaction
+from ml_connector.flow.accounting.invoices import unit_price
+from ml_connector.flow.mapping import ChargeMapping, InvoicedRole
+
+_KINDS: dict[InvoicedRole, tuple[LineKind, ...]] = {
+    InvoicedRole.ITEM: (LineKind.ITEM,),
+    InvoicedRole.SHIPPING: (LineKind.SHIPPING,),
+    InvoicedRole.GIFT_WRAP: (LineKind.GIFT_WRAP,),
+    InvoicedRole.PROMOTION: (LineKind.PROMOTION,),
+    InvoicedRole.TAX: (LineKind.FACILITATOR_TAX, LineKind.TAX),
+}
+
+
+def open_amount(invoice: InvoiceDoc, prior: Sequence[CreditMemoDoc]) -> Decimal:
+    """What is still creditable on the invoice after earlier credit memos."""
+    return invoice.total + total(memo.total for memo in prior)
+
+
+def _find(invoice: InvoiceDoc, sku: str, role: InvoicedRole) -> InvoiceLine | None:
+    for kind in _KINDS[role]:
+        for line in invoice.lines:
+            if line.kind is kind and line.sku == sku:
+                return line
+    return None
+
+
+def _refund_parts(
+    refund: SettlementTransaction, invoice: InvoiceDoc
+) -> list[tuple[str, int | None, tuple[Leaf, ...]]] | str:
+    """(sku, quantity, leaves) per refunded item, or why the SKUs cannot be told apart."""
+    parts = [(item.sku, item.quantity, item.leaves) for item in refund.items if item.leaves]
+    if parts and all(sku is not None for sku, _, _ in parts):
+        return [(str(sku), qty, leaves) for sku, qty, leaves in parts]
+    skus = {line.sku for line in invoice.lines if line.sku is not None}
+    if len(skus) == 1:
+        return [(skus.pop(), None, refund.leaves)]
+    return "refund has no per-item SKUs and the invoice has several SKUs"
+
+
+def plan_refund_credit_memo(
+    refund: SettlementTransaction,
+    invoice: InvoiceDoc | None,
+    mapping: ChargeMapping,
+    *,
+    prior: Sequence[CreditMemoDoc] = (),
+    accounting_date: date | None = None,
+) -> CreditMemoDoc | Held | None:
+    """The credit memo for one Refund transaction; None when nothing invoiced was refunded.
+
+    A refund whose invoice is not posted yet is held (NOT_INVOICED) until it is.
+    """
+    order_id = AmazonOrderId(refund.order_id or "")
+    key = credit_memo_key(order_id, refund.transaction_id)
+    if not refund.order_id:
+        return Held(key, HoldCode.AMBIGUOUS, f"refund {refund.transaction_id} names no order")
+    if invoice is None:
+        return Held(key, HoldCode.NOT_INVOICED, f"invoice for order {order_id} is not posted yet")
+    parts = _refund_parts(refund, invoice)
+    if isinstance(parts, str):
+        return Held(key, HoldCode.AMBIGUOUS, parts)
+    amounts: dict[tuple[str, LineKind, AccountCombination], Decimal] = {}
+    quantities: dict[str, int] = {}
+    descriptions: dict[tuple[str, LineKind, AccountCombination], str] = {}
+    unmapped: set[str] = set()
+    missing: list[str] = []
+    for sku, quantity, leaves in parts:
+        for leaf in leaves:
+            target = mapping.target(leaf.breakdown_type)
+            if target is None:
+                unmapped.add(leaf.breakdown_type)
+                continue
+            if target.invoiced is None or leaf.amount == ZERO:
+                continue  # fees and withheld tax belong to the settlement journal
+            line = _find(invoice, sku, target.invoiced)
+            if line is None:
+                missing.append(f"{sku}/{leaf.breakdown_type}")
+                continue
+            slot = (sku, line.kind, line.account)
+            amounts[slot] = amounts.get(slot, ZERO) + leaf.amount
+            descriptions[slot] = line.description
+            if line.kind is LineKind.ITEM and quantity:
+                quantities[sku] = quantities.get(sku, 0) + quantity
+    if unmapped:
+        types = tuple(sorted(unmapped))
+        return Held(
+            key, HoldCode.UNMAPPED_CHARGE, f"unmapped leaf types: {', '.join(types)}", types
+        )
+    if missing:
+        reason = f"refunded amounts with no matching invoice line: {', '.join(missing)}"
+        return Held(key, HoldCode.AMBIGUOUS, reason, tuple(missing))
+    if not amounts:
+        return None
+    lines: list[InvoiceLine] = []
+    for (sku, kind, account), amount in amounts.items():
+        quantity = quantities.get(sku) if kind is LineKind.ITEM else None
+        lines.append(
+            InvoiceLine(
+                line_number=len(lines) + 1,
+                kind=kind,
+                description=descriptions[(sku, kind, account)],
+                amount=amount,
+                account=account,
+                sku=sku,
+                quantity=-quantity if quantity else None,
+                unit_price=unit_price(amount, quantity, invoice.currency) if quantity else None,
+            )
+        )
+    refund_id = refund.refund_id or refund.transaction_id
+    day = refund.posted_date.date() if refund.posted_date else accounting_date
+    if day is None:
+        return Held(key, HoldCode.AMBIGUOUS, "refund has no posted date and none was given")
+    memo = _memo(
+        key, invoice, credit_memo_number(refund_id), refund_id, refund.transaction_id,
+        day, accounting_date or day, f"Amazon refund {refund_id}", lines,
+    )  # fmt: skip
+    return _checked(memo, total(amounts.values()), open_amount(invoice, prior))
+
+
+def plan_cancellation_credit_memo(
+    invoice: InvoiceDoc,
+    *,
+    cancelled_on: date,
+    prior: Sequence[CreditMemoDoc] = (),
+    accounting_date: date | None = None,
+) -> CreditMemoDoc | Held | None:
+    """Reverse whatever is still open on an invoice whose order was cancelled after posting."""
+    remaining: dict[tuple[str | None, LineKind, AccountCombination], Decimal] = {}
+    template: dict[tuple[str | None, LineKind, AccountCombination], InvoiceLine] = {}
+    for line in invoice.lines:
+        slot = (line.sku, line.kind, line.account)
+        remaining[slot] = remaining.get(slot, ZERO) + line.amount
+        template.setdefault(slot, line)
+    for memo in prior:
+        for line in memo.lines:
+            slot = (line.sku, line.kind, line.account)
+            remaining[slot] = remaining.get(slot, ZERO) + line.amount
+    lines: list[InvoiceLine] = []
+    for slot, amount in remaining.items():
+        if amount == ZERO or slot not in template:
+            continue
+        source = template[slot]
+        lines.append(
+            InvoiceLine(
+                line_number=len(lines) + 1,
+                kind=source.kind,
+                description=source.description,
+                amount=-amount,
+                account=source.account,
+                sku=source.sku,
+            )
+        )
+    if not lines:
+        return None
+    key = cancellation_key(invoice.amazon_order_id)
+    memo = _memo(
+        key, invoice, credit_memo_number(f"X{invoice.amazon_order_id}"), None, None,
+        cancelled_on, accounting_date or cancelled_on,
+        f"Amazon order {invoice.amazon_order_id} cancelled", lines,
+    )  # fmt: skip
+    return _checked(memo, memo.total, open_amount(invoice, prior))
+
+
+def _memo(
+    key: IdempotencyKey,
+    invoice: InvoiceDoc,
+    number: str,
+    refund_id: str | None,
+    transaction_id: str | None,
+    day: date,
+    gl_day: date,
+    reason: str,
+    lines: list[InvoiceLine],
+) -> CreditMemoDoc:
+    return CreditMemoDoc(
+        key=key,
+        transaction_number=number,
+        invoice_key=invoice.key,
+        invoice_number=invoice.transaction_number,
+        amazon_order_id=invoice.amazon_order_id,
+        refund_id=refund_id,
+        refund_transaction_id=transaction_id,
+        customer=invoice.customer,
+        currency=invoice.currency,
+        transaction_date=day,
+        accounting_date=gl_day,
+        receivable_account=invoice.receivable_account,
+        reason=reason,
+        lines=tuple(lines),
+    )
+
+
+def _checked(memo: CreditMemoDoc, expected: Decimal, still_open: Decimal) -> CreditMemoDoc | Held:
+    try:
+        check_credit_memo(memo, expected, still_open)
+    except InvariantViolation as exc:
+        code = HoldCode.OVER_CREDIT if exc.check == "credit_memo_bounds" else HoldCode.INVARIANT
+        return Held(memo.key, code, str(exc), (exc.check,))
+    return memo

@@ -1,0 +1,180 @@
+"""Closed settlement → one balanced GL journal (DESIGN §4).
+
+Every leaf is booked against its mapped account with the sign Amazon gives it (money to the
+seller is a credit to the source account) and the net payout is debited to cash in transit, so
+the journal balances by construction and the cash line equals Amazon's total. Balance-sheet
+accounts (clearing, tax, reserve) are netted; profit-and-loss accounts keep debits and credits
+apart, so commission charged and commission refunded stay visible as two lines (as in the
+DESIGN §4 worked example).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from ml_connector.domain.accounts import AccountCombination
+from ml_connector.domain.checks import (
+    InvariantViolation,
+    check_journal_balances,
+    check_journal_ties,
+    check_settlement_ties,
+)
+from ml_connector.domain.documents import Held, HoldCode, JournalDoc, JournalLine
+from ml_connector.domain.ids import journal_key
+from ml_connector.domain.money import ZERO, quantize
+from ml_connector.domain.settlements import GroupStatus, Settlement
+from ml_connector.flow.mapping import Catalog, ChargeMapping
+
+NET = "net"
+DEBIT = "dr"
+CREDIT = "cr"
+
+
+@dataclass
+class _Bucket:
+    credit: Decimal = ZERO  # positive: a credit to the account
+    labels: list[str] = field(default_factory=list)
+
+    def add(self, credit: Decimal, label: str) -> None:
+        self.credit += credit
+        if label not in self.labels:
+            self.labels.append(label)
+
+
+class _Lines:
+    def __init__(self, mapping: ChargeMapping) -> None:
+        self.mapping = mapping
+        self.buckets: dict[tuple[AccountCombination, str], _Bucket] = {}
+
+    def credit(self, account: AccountCombination, amount: Decimal, label: str) -> None:
+        """Credit `amount` (a negative amount is a debit) to `account`."""
+        if amount == ZERO:
+            return
+        if self.mapping.chart.is_balance_sheet(account.value("account")):
+            side = NET
+        else:
+            side = CREDIT if amount > ZERO else DEBIT
+        self.buckets.setdefault((account, side), _Bucket()).add(amount, label)
+
+    def lines(self, reference: str) -> list[JournalLine]:
+        out: list[JournalLine] = []
+        for (account, _side), bucket in sorted(
+            self.buckets.items(), key=lambda item: (str(item[0][0]), item[0][1])
+        ):
+            amount = bucket.credit
+            if amount == ZERO:
+                continue
+            out.append(
+                JournalLine(
+                    account=account,
+                    entered_dr=-amount if amount < ZERO else ZERO,
+                    entered_cr=amount if amount > ZERO else ZERO,
+                    description=", ".join(bucket.labels),
+                    reference=reference,
+                )
+            )
+        return out
+
+
+def _held(
+    settlement: Settlement, code: HoldCode, reason: str, details: tuple[str, ...] = ()
+) -> Held:
+    return Held(journal_key(settlement.group_id), code, reason, details)
+
+
+def _cogs(
+    settlement: Settlement, catalog: Catalog, mapping: ChargeMapping, lines: _Lines
+) -> str | None:
+    """Dr COGS, Cr inventory for units shipped in this settlement; returns a hold reason."""
+    for txn in settlement.released:
+        if txn.transaction_type != "Shipment":
+            continue
+        for item in txn.items:
+            entry = catalog.get(item.sku) if item.sku else None
+            if entry is None or entry.unit_cost is None or not item.quantity:
+                continue
+            cogs = entry.cogs_account or mapping.file.accounts.cogs
+            inventory = entry.inventory_account or mapping.file.accounts.inventory
+            if cogs is None or inventory is None:
+                return f"COGS for {entry.sku} needs cogs and inventory accounts"
+            amount = quantize(entry.unit_cost * item.quantity, settlement.currency)
+            market = txn.marketplace_id
+            lines.credit(mapping.combination(cogs, market, entry.cost_center), -amount, "COGS")
+            lines.credit(mapping.combination(inventory, market), amount, "Inventory shipped")
+    return None
+
+
+def plan_settlement_journal(
+    settlement: Settlement,
+    mapping: ChargeMapping,
+    *,
+    catalog: Catalog | None = None,
+    include_cogs: bool = False,
+    accounting_date: date | None = None,
+) -> JournalDoc | Held:
+    """The settlement's journal, or why it waits (open group, unknown leaf type, no tie)."""
+    if settlement.status is not GroupStatus.CLOSED:
+        return _held(settlement, HoldCode.NOT_CLOSED, f"settlement {settlement.group_id} is Open")
+    try:
+        check_settlement_ties(settlement)
+    except InvariantViolation as exc:
+        return _held(settlement, HoldCode.INVARIANT, str(exc), (exc.check,))
+    unknown = sorted(
+        {
+            leaf.breakdown_type
+            for txn in settlement.released
+            for leaf in txn.leaves
+            if mapping.target(leaf.breakdown_type) is None
+        }
+    )
+    if unknown:
+        reason = f"leaf types not in the charge mapping: {', '.join(unknown)}"
+        return _held(settlement, HoldCode.UNMAPPED_CHARGE, reason, tuple(unknown))
+    lines = _Lines(mapping)
+    for txn in settlement.released:
+        for leaf in txn.leaves:
+            target = mapping.target(leaf.breakdown_type)
+            assert target is not None  # unknown types were held above
+            if target.invoiced is not None:
+                account = mapping.named("receivable_clearing", txn.marketplace_id)
+                label = "Order proceeds settled"
+            else:
+                account = mapping.combination(
+                    target.natural_account, txn.marketplace_id, target.cost_center
+                )
+                label = target.label
+            lines.credit(account, leaf.amount, label)
+    if include_cogs:
+        if catalog is None:
+            return _held(settlement, HoldCode.INVARIANT, "COGS requested without a catalog")
+        problem = _cogs(settlement, catalog, mapping, lines)
+        if problem:
+            return _held(settlement, HoldCode.UNMAPPED_SKU, problem)
+    cash = mapping.named("cash_in_transit")
+    lines.credit(cash, -settlement.total, f"Net payout, settlement {settlement.settlement_id}")
+    moment = settlement.fund_transfer_date or settlement.end
+    day = accounting_date or (moment.date() if moment else None)
+    if day is None:
+        return _held(settlement, HoldCode.AMBIGUOUS, "settlement has no end or transfer date")
+    config = mapping.journal
+    journal = JournalDoc(
+        key=journal_key(settlement.group_id),
+        batch_name=f"{config.batch_prefix} {settlement.settlement_id}",
+        group_id=settlement.group_id,
+        settlement_id=settlement.settlement_id,
+        ledger=config.ledger,
+        legal_entity=config.legal_entity,
+        source=config.source,
+        category=config.category,
+        accounting_date=day,
+        currency=settlement.currency,
+        lines=tuple(lines.lines(settlement.settlement_id)),
+    )
+    try:
+        check_journal_balances(journal)
+        check_journal_ties(journal, cash, settlement.total)
+    except InvariantViolation as exc:
+        return _held(settlement, HoldCode.INVARIANT, str(exc), (exc.check,))
+    return journal

@@ -1,0 +1,196 @@
+"""Loading and resolving the charge/fee mapping into account combinations.
+
+Resolution happens once, at load time: every account and cost center is checked against the
+chart, and every `account = "tax_clearing"` reference is looked up, so accounting only ever sees
+valid combinations or an explicit "unmapped" answer.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ml_connector.domain.accounts import AccountCombination
+from ml_connector.domain.documents import CustomerRef
+from ml_connector.domain.marketplaces import marketplace
+from ml_connector.flow.mapping.chart import Chart
+from ml_connector.flow.mapping.config import InvoicedRole, JournalConfig, MappingFile
+from ml_connector.flow.mapping.errors import MappingError
+
+NAMED_ACCOUNTS = (
+    "receivable",
+    "receivable_clearing",
+    "cash_in_transit",
+    "tax_clearing",
+    "sales_tax_payable",
+    "shipping_revenue",
+    "gift_wrap_revenue",
+    "promotions",
+    "reserve",
+    "deferred",
+    "reimbursements",
+    "cogs",
+    "inventory",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LeafTarget:
+    """Where a leaf breakdown type is booked in the settlement journal."""
+
+    breakdown_type: str
+    natural_account: str
+    cost_center: str | None  # None: the transaction's marketplace cost center
+    label: str
+    invoiced: InvoicedRole | None
+
+
+@dataclass(frozen=True)
+class ChargeMapping:
+    chart: Chart
+    file: MappingFile
+    targets: dict[str, LeafTarget]
+
+    @property
+    def journal(self) -> JournalConfig:
+        return self.file.journal
+
+    def account_value(self, name: str) -> str:
+        """The natural account of a connection-level role such as `tax_clearing`."""
+        value = getattr(self.file.accounts, name)
+        if value is None:
+            raise KeyError(f"account {name!r} is not configured in [accounts]")
+        return str(value)
+
+    def cost_center_for(self, marketplace_id: str | None) -> str:
+        """Marketplace override, then the marketplace's region, then the default."""
+        centers = self.file.cost_centers
+        if marketplace_id:
+            if marketplace_id in centers.marketplaces:
+                return centers.marketplaces[marketplace_id]
+            known = marketplace(marketplace_id)
+            if known is not None and known.region.value in centers.regions:
+                return centers.regions[known.region.value]
+        if centers.default is None:
+            raise KeyError(f"no cost center for marketplace {marketplace_id!r} and no default")
+        return centers.default
+
+    def combination(
+        self, account: str, marketplace_id: str | None, cost_center: str | None = None
+    ) -> AccountCombination:
+        """Full combination: balance-sheet accounts take the balance-sheet cost center."""
+        if cost_center is None:
+            if self.chart.is_balance_sheet(account):
+                cost_center = self.file.cost_centers.balance_sheet
+            else:
+                cost_center = self.cost_center_for(marketplace_id)
+        return self.chart.combination(account, cost_center)
+
+    def named(self, name: str, marketplace_id: str | None = None) -> AccountCombination:
+        return self.combination(self.account_value(name), marketplace_id)
+
+    def target(self, breakdown_type: str) -> LeafTarget | None:
+        """The mapping of a leaf type, or None: unknown types are never given a default."""
+        return self.targets.get(breakdown_type)
+
+    def customer(self, marketplace_id: str) -> CustomerRef | None:
+        config = self.file.customers.get(marketplace_id)
+        if config is None:
+            return None
+        return CustomerRef(config.account_number, config.site_number)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def parse_mapping(data: Mapping[str, Any], source: str) -> ChargeMapping:
+    """Validate a parsed mapping document; errors name `source` and the key path."""
+    try:
+        model = MappingFile.model_validate(data)
+    except ValidationError as exc:
+        raise MappingError(
+            [f"{source}: {_location(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        ) from None
+    try:
+        chart = Chart.from_pattern(
+            model.chart.pattern,
+            model.chart.segments,
+            {"company": model.chart.company, **model.chart.fixed},
+            model.chart.balance_sheet_accounts,
+        )
+    except ValueError as exc:
+        raise MappingError([f"{source}: chart: {exc}"]) from None
+    problems: list[str] = []
+
+    def check(where: str, segment: str, value: str) -> None:
+        problem = chart.problem(segment, value)
+        if problem:
+            problems.append(f"{source}: {where}: {problem}")
+
+    centers = model.cost_centers
+    check("cost_centers.balance_sheet", "cost_center", centers.balance_sheet)
+    if centers.default is not None:
+        check("cost_centers.default", "cost_center", centers.default)
+    for table, values in (("regions", centers.regions), ("marketplaces", centers.marketplaces)):
+        for key, value in values.items():
+            check(f"cost_centers.{table}.{key}", "cost_center", value)
+    for name in NAMED_ACCOUNTS:
+        value = getattr(model.accounts, name)
+        if value is not None:
+            check(f"accounts.{name}", "account", value)
+
+    targets: dict[str, LeafTarget] = {}
+    for leaf_type, role in model.invoiced.items():
+        clearing = model.accounts.receivable_clearing
+        targets[leaf_type] = LeafTarget(leaf_type, clearing, None, leaf_type, role)
+    for leaf_type, charge in model.charges.items():
+        where = f"charges.{leaf_type}"
+        if leaf_type in targets:
+            problems.append(f"{source}: {where}: {leaf_type!r} is also listed under [invoiced]")
+            continue
+        account = charge.account
+        if account in NAMED_ACCOUNTS:
+            named = getattr(model.accounts, account)
+            if named is None:
+                problems.append(f"{source}: {where}.account: [accounts] has no {account!r}")
+                continue
+            account = named
+        else:
+            check(f"{where}.account", "account", account)
+        if charge.cost_center is not None:
+            check(f"{where}.cost_center", "cost_center", charge.cost_center)
+        label = charge.label or leaf_type
+        targets[leaf_type] = LeafTarget(leaf_type, account, charge.cost_center, label, None)
+    if problems:
+        raise MappingError(problems)
+    return ChargeMapping(chart=chart, file=model, targets=targets)
+
+
+def load_mapping(path: Path) -> ChargeMapping:
+    """Read a `.toml` (preferred) or `.yaml`/`.yml` charge mapping file."""
+    name = path.name
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise MappingError([f"{name}: cannot read: {exc.strerror}"]) from None
+    try:
+        if path.suffix.lower() == ".toml":
+            data: Any = tomllib.loads(text)
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        else:
+            raise MappingError([f"{name}: unknown format (use .toml, .yaml or .yml)"])
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError([f"{name}: invalid TOML: {exc}"]) from None
+    except yaml.YAMLError as exc:
+        raise MappingError([f"{name}: invalid YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise MappingError([f"{name}: expected a table of settings at the top level"])
+    return parse_mapping(data, name)

@@ -1,0 +1,108 @@
+"""The account combination pattern (`{company}.{cost_center}.{account}`) and its segment rules.
+
+Accounts in mapping files are checked against these rules when the file is loaded, so a typo
+(`4O100`) fails at startup with its line number instead of as an Oracle import error hours later.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ml_connector.domain.accounts import AccountCombination
+
+REQUIRED_SEGMENTS = ("company", "cost_center", "account")
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+_DIGITS = re.compile(r"^\^\\d\{(\d+)\}\$$")
+
+
+def describe_pattern(pattern: str) -> str:
+    """A human reading of a segment rule: `^\\d{5}$` → `5 digits`."""
+    match = _DIGITS.match(pattern)
+    if match:
+        return f"{match.group(1)} digits"
+    return f"matching {pattern}"
+
+
+def segment_label(name: str) -> str:
+    """`cost_center` → `Cost center`, as error messages name segments."""
+    return name.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Segment order, delimiter, per-segment regex and fixed values (company and extras)."""
+
+    names: tuple[str, ...]
+    delimiter: str
+    rules: dict[str, re.Pattern[str]]
+    fixed: dict[str, str]
+    balance_sheet: re.Pattern[str]
+
+    @classmethod
+    def from_pattern(
+        cls,
+        pattern: str,
+        rules: dict[str, str],
+        fixed: dict[str, str],
+        balance_sheet_accounts: str,
+    ) -> Chart:
+        names = tuple(_PLACEHOLDER.findall(pattern))
+        literals = _PLACEHOLDER.split(pattern)[::2]
+        problems: list[str] = []
+        if len(set(names)) != len(names):
+            problems.append(f"pattern {pattern!r} repeats a segment")
+        missing = [n for n in REQUIRED_SEGMENTS if n not in names]
+        if missing:
+            problems.append(f"pattern {pattern!r} lacks segment(s) {', '.join(missing)}")
+        inner = set(literals[1:-1])
+        if literals[0] or literals[-1] or len(inner) != 1 or "" in inner:
+            problems.append(f"pattern {pattern!r} must join segments with one delimiter, e.g. '.'")
+        unknown = sorted(set(rules) - set(names))
+        if unknown:
+            problems.append(f"rules for segments not in the pattern: {', '.join(unknown)}")
+        for name in names:
+            if name not in ("cost_center", "account") and name not in fixed:
+                problems.append(f'segment {name!r} needs a fixed value (e.g. company = "101")')
+        if problems:
+            raise ValueError("; ".join(problems))
+        compiled = {name: re.compile(rules.get(name, r"^.+$")) for name in names}
+        chart = cls(
+            names=names,
+            delimiter=inner.pop(),
+            rules=compiled,
+            fixed=dict(fixed),
+            balance_sheet=re.compile(balance_sheet_accounts),
+        )
+        for name, value in fixed.items():
+            problem = chart.problem(name, value)
+            if problem:
+                raise ValueError(problem)
+        return chart
+
+    def problem(self, segment: str, value: str) -> str | None:
+        """Why `value` is not a valid value of `segment`, or None when it is."""
+        rule = self.rules.get(segment)
+        if rule is None:
+            return f"unknown segment {segment!r}"
+        if not rule.search(value):
+            return (
+                f"{value!r} is not a valid {segment_label(segment)} value "
+                f"(expected {describe_pattern(rule.pattern)})"
+            )
+        return None
+
+    def is_balance_sheet(self, account: str) -> bool:
+        """Balance-sheet accounts take the balance-sheet cost center and are netted in journals."""
+        return bool(self.balance_sheet.search(account))
+
+    def combination(self, account: str, cost_center: str) -> AccountCombination:
+        """Build a combination, re-checking each segment (a bug must not reach Oracle)."""
+        values = {**self.fixed, "account": account, "cost_center": cost_center}
+        for name in self.names:
+            problem = self.problem(name, values[name])
+            if problem:
+                raise ValueError(problem)
+        return AccountCombination(
+            tuple((name, values[name]) for name in self.names), delimiter=self.delimiter
+        )
