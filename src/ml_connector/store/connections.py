@@ -49,10 +49,13 @@ class AmazonSettings(_Frozen):
 
     regions: list[AmazonRegion] = Field(min_length=1)
     marketplace_ids: list[NonEmpty] = Field(min_length=1)
+    seller_id: NonEmpty = "default"
     lwa_client_id: NonEmpty
     # Simulators and tests only; the remote layer refuses non-loopback overrides by default.
     base_urls: dict[AmazonRegion, str] = Field(default_factory=dict)
     lwa_token_url: str | None = None
+    # Simulators run time faster; their usage plans are scaled by the same factor. 1 for Amazon.
+    rate_limit_scale: float = Field(default=1.0, gt=0)
 
 
 class OracleSettings(_Frozen):
@@ -71,6 +74,13 @@ class OracleSettings(_Frozen):
     journal_source: NonEmpty
     journal_category: NonEmpty
     conversion_rate_type: NonEmpty = "Corporate"
+    ledger_id: NonEmpty
+    ledger_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    payment_terms: str | None = "IMMEDIATE"
+    jwt_username: str | None = None
+    jwt_key_id: str | None = None
+    import_poll_seconds: float = Field(default=10.0, gt=0)
+    import_max_wait: float = Field(default=1800.0, gt=0)
     # marketplace id → Oracle customer account number (one customer per marketplace, §4).
     customer_accounts: dict[str, NonEmpty] = Field(default_factory=dict)
     base_url: str | None = None

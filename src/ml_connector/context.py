@@ -1,0 +1,274 @@
+"""What a run needs, built once and passed explicitly: the store, the keys, the clock, the clients.
+
+``Runtime`` is process-wide (database, master key, clock). ``ConnectionContext`` is one seller:
+its validated configuration, its mapping files, one SP-API client per Amazon region and one
+Fusion client, all with secrets decrypted only here, in memory, and registered with the log
+redactor so that no log line can carry them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ml_connector.errors import ConfigError
+from ml_connector.flow.mapping.catalog import Catalog, load_catalog
+from ml_connector.flow.mapping.charges import ChargeMapping, load_mapping
+from ml_connector.flow.post.oracle_docs import PostingProfile
+from ml_connector.remote.amazon.auth import LwaCredentials
+from ml_connector.remote.amazon.client import BucketKey, SpApiClient, default_limiter
+from ml_connector.remote.amazon.limits import limit_for
+from ml_connector.remote.amazon.marketplaces import Region
+from ml_connector.remote.http.ratelimit import RateLimiter
+from ml_connector.remote.http.redact import default_redactor
+from ml_connector.remote.oracle import (
+    BulkImports,
+    ClientCredentialsAuth,
+    FusionClient,
+    FusionEndpoint,
+    JwtUserAssertionAuth,
+    Receivables,
+    token_url_for_identity_domain,
+    token_url_override,
+)
+from ml_connector.remote.oracle.auth import Authenticator, BasicAuth
+from ml_connector.store import (
+    ConnectionConfig,
+    connection_config,
+    get_connection,
+    load_master_key,
+    make_engine,
+    make_sessionmaker,
+    migrate,
+)
+from ml_connector.store.secrets import (
+    LWA_CLIENT_SECRET,
+    ORACLE_CLIENT_SECRET,
+    ORACLE_PRIVATE_KEY,
+    Keyring,
+    get_secret,
+    refresh_token_name,
+)
+
+DATABASE_ENV = "ML_CONNECTOR_DATABASE_URL"
+KEY_FILE_ENV = "ML_CONNECTOR_KEY_FILE"
+HOME_ENV = "ML_CONNECTOR_HOME"
+
+
+def home() -> Path:
+    """Where the default database and key file live (``./.ml-connector`` unless configured)."""
+    return Path(os.environ.get(HOME_ENV, ".ml-connector"))
+
+
+def default_database_url() -> str:
+    return os.environ.get(DATABASE_ENV) or f"sqlite:///{home() / 'ml-connector.db'}"
+
+
+def default_key_file() -> Path:
+    return Path(os.environ.get(KEY_FILE_ENV) or home() / "master.key")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keyring: Keyring | None
+    clock: Callable[[], datetime] = utc_now
+
+    def require_keyring(self) -> Keyring:
+        if self.keyring is None:
+            raise ConfigError(
+                "no master key: set ML_CONNECTOR_MASTER_KEY or run `ml-connector init` to "
+                "create the key file"
+            )
+        return self.keyring
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_runtime(
+    database_url: str | None = None,
+    *,
+    key_file: Path | None = None,
+    require_key: bool = False,
+    run_migrations: bool = True,
+) -> Runtime:
+    """Connect to the store, bring its schema to the current version, load the master key."""
+    engine = make_engine(database_url or default_database_url())
+    if run_migrations:
+        migrate(engine)
+    keyring: Keyring | None
+    try:
+        keyring = Keyring(load_master_key(key_file=key_file or default_key_file()))
+    except ConfigError:
+        if require_key:
+            raise
+        keyring = None
+    return Runtime(engine=engine, sessions=make_sessionmaker(engine), keyring=keyring)
+
+
+@dataclass
+class ConnectionContext:
+    """One seller, ready to sync: configuration, mapping and live clients."""
+
+    id: int
+    name: str
+    config: ConnectionConfig
+    mapping: ChargeMapping
+    catalog: Catalog
+    amazon: dict[str, SpApiClient]
+    fusion: FusionClient
+    receivables: Receivables
+    imports: BulkImports
+    profile: PostingProfile
+    _stack: ExitStack = field(default_factory=ExitStack, repr=False)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def load_mappings(config: ConnectionConfig) -> tuple[ChargeMapping, Catalog]:
+    mapping = load_mapping(config.mappings.charges)
+    return mapping, load_catalog(config.mappings.catalog, mapping.chart)
+
+
+def posting_profile(config: ConnectionConfig) -> PostingProfile:
+    oracle = config.oracle
+    return PostingProfile(
+        business_unit=oracle.business_unit,
+        invoice_source=oracle.invoice_source,
+        invoice_type=oracle.invoice_transaction_type,
+        credit_memo_type=oracle.credit_memo_transaction_type,
+        ledger=oracle.ledger,
+        ledger_id=oracle.ledger_id,
+        ledger_currency=oracle.ledger_currency,
+        conversion_rate_type=oracle.conversion_rate_type,
+        journal_source=oracle.journal_source,
+        journal_category=oracle.journal_category,
+        payment_terms=oracle.payment_terms,
+    )
+
+
+def _oracle_auth(
+    rt: Runtime, session: Session, connection_id: int, config: ConnectionConfig, http: httpx.Client
+) -> Authenticator:
+    oracle = config.oracle
+    keyring = rt.require_keyring()
+    if oracle.identity_domain_url.startswith(("http://", "https://")):
+        token_url = token_url_override(
+            oracle.identity_domain_url.rstrip("/") + "/oauth2/v1/token",
+            allow_remote=oracle.allow_remote_base_url,
+        )
+    else:
+        token_url = token_url_for_identity_domain(oracle.identity_domain_url)
+    if oracle.auth == "basic":
+        password = get_secret(session, keyring, connection_id, ORACLE_CLIENT_SECRET)
+        return BasicAuth(oracle.client_id, password.reveal())
+    secret = get_secret(session, keyring, connection_id, ORACLE_CLIENT_SECRET)
+    if oracle.auth == "jwt_assertion":
+        key = get_secret(session, keyring, connection_id, ORACLE_PRIVATE_KEY)
+        return JwtUserAssertionAuth(
+            token_url=token_url,
+            client_id=oracle.client_id,
+            client_secret=secret.reveal(),
+            scope=oracle.scope,
+            username=oracle.jwt_username or oracle.client_id,
+            private_key_pem=key.reveal().encode("utf-8"),
+            key_id=oracle.jwt_key_id or "ml-connector",
+            http=http,
+        )
+    return ClientCredentialsAuth(
+        token_url=token_url,
+        client_id=oracle.client_id,
+        client_secret=secret.reveal(),
+        scope=oracle.scope,
+        http=http,
+    )
+
+
+def _scaled_limiter(scale: float) -> RateLimiter[BucketKey]:
+    """Published usage plans sped up by `scale`, to match a simulator running time faster."""
+
+    def plan(key: BucketKey) -> tuple[float, float]:
+        rate, burst = limit_for(key[2])
+        return rate * scale, burst
+
+    return RateLimiter(plan)
+
+
+@contextmanager
+def open_connection(rt: Runtime, name: str) -> Iterator[ConnectionContext]:
+    """Build a connection's clients from its stored config and decrypted secrets."""
+    with rt.sessions() as session:
+        row = get_connection(session, name)
+        config = connection_config(row)
+        connection_id = row.id
+        keyring = rt.require_keyring()
+        lwa_secret = get_secret(session, keyring, connection_id, LWA_CLIENT_SECRET)
+        tokens = {
+            region: get_secret(session, keyring, connection_id, refresh_token_name(region))
+            for region in config.amazon.regions
+        }
+    mapping, catalog = load_mappings(config)
+    stack = ExitStack()
+    try:
+        scale = config.amazon.rate_limit_scale
+        amazon: dict[str, SpApiClient] = {}
+        for region, token in tokens.items():
+            default_redactor.add_secret(token.reveal())
+            limiter = default_limiter() if scale == 1.0 else _scaled_limiter(scale)
+            client = SpApiClient(
+                seller_id=config.amazon.seller_id,
+                region=Region(region),
+                credentials=LwaCredentials(
+                    client_id=config.amazon.lwa_client_id,
+                    client_secret=lwa_secret.reveal(),
+                    refresh_token=token.reveal(),
+                ),
+                base_url=config.amazon.base_urls.get(region),
+                lwa_url=config.amazon.lwa_token_url or "https://api.amazon.com/auth/o2/token",
+                limiter=limiter,
+            )
+            stack.callback(client.close)
+            amazon[region] = client
+        oracle = config.oracle
+        endpoint = (
+            FusionEndpoint.from_base_url(oracle.base_url, allow_remote=oracle.allow_remote_base_url)
+            if oracle.base_url
+            else FusionEndpoint.for_pod(oracle.pod, oracle.region)
+        )
+        token_http = stack.enter_context(httpx.Client(timeout=60.0))
+        with rt.sessions() as session:
+            auth = _oracle_auth(rt, session, connection_id, config, token_http)
+        fusion = FusionClient(endpoint, auth)
+        stack.callback(fusion.close)
+        yield ConnectionContext(
+            id=connection_id,
+            name=name,
+            config=config,
+            mapping=mapping,
+            catalog=catalog,
+            amazon=amazon,
+            fusion=fusion,
+            receivables=Receivables(fusion),
+            imports=BulkImports(
+                fusion, poll_interval=oracle.import_poll_seconds, max_wait=oracle.import_max_wait
+            ),
+            profile=posting_profile(config),
+            _stack=stack,
+        )
+    finally:
+        stack.close()
