@@ -1,0 +1,182 @@
+"""A settlement's figures side by side: what Amazon paid, what was posted, and the difference.
+
+Amazon's side is the group's total (and the settlement report's deposit total, when we have the
+report); the posted side is the journal's net on cash in transit. The variance is split by line
+type so a finance user sees *where* a journal disagrees (fees booked short, proceeds missing),
+not only that it does. Sign convention on both sides: money to the seller is positive, so
+Amazon's leaves and the journal's credits minus debits are directly comparable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from ml_connector.domain.documents import JournalDoc
+from ml_connector.domain.money import ZERO, total
+from ml_connector.domain.settlements import GroupStatus, Settlement
+from ml_connector.flow.reconcile.roles import AccountRoles, LineType
+
+
+class ReconcileStatus(StrEnum):
+    MATCHED = "matched"
+    VARIANCE = "variance"
+    NOT_POSTED = "not_posted"
+    OPEN = "open"
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
+
+
+@dataclass(frozen=True, slots=True)
+class LineTypeVariance:
+    """One line type: Amazon's released leaves vs the journal lines that carry them."""
+
+    line_type: LineType
+    amazon: Decimal
+    posted: Decimal | None
+
+    @property
+    def variance(self) -> Decimal | None:
+        return None if self.posted is None else self.posted - self.amazon
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "line_type": self.line_type.value,
+            "amazon": str(self.amazon),
+            "posted": _text(self.posted),
+            "variance": _text(self.variance),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementReconciliation:
+    settlement_id: str
+    group_id: str
+    currency: str
+    status: ReconcileStatus
+    amazon_total: Decimal
+    released_total: Decimal
+    deferred_total: Decimal
+    report_total: Decimal | None
+    posted_total: Decimal | None
+    lines: tuple[LineTypeVariance, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def variance(self) -> Decimal | None:
+        """Posted minus Amazon's total; None until something is posted."""
+        return None if self.posted_total is None else self.posted_total - self.amazon_total
+
+    @property
+    def report_variance(self) -> Decimal | None:
+        """Amazon's group total minus the settlement report's deposit total, when known."""
+        return None if self.report_total is None else self.amazon_total - self.report_total
+
+    def to_json(self) -> dict[str, Any]:
+        """Decimal strings, so no consumer ever parses money through a float."""
+        return {
+            "settlement_id": self.settlement_id,
+            "group_id": self.group_id,
+            "currency": self.currency,
+            "status": self.status.value,
+            "amazon_total": str(self.amazon_total),
+            "released_total": str(self.released_total),
+            "deferred_total": str(self.deferred_total),
+            "report_total": _text(self.report_total),
+            "posted_total": _text(self.posted_total),
+            "variance": _text(self.variance),
+            "report_variance": _text(self.report_variance),
+            "lines": [line.to_json() for line in self.lines],
+            "notes": list(self.notes),
+        }
+
+
+def _amazon_by_type(settlement: Settlement, roles: AccountRoles) -> dict[LineType, Decimal]:
+    sums = dict.fromkeys(LineType, ZERO)
+    for txn in settlement.released:
+        for leaf in txn.leaves:
+            sums[roles.for_leaf(leaf.breakdown_type)] += leaf.amount
+    return sums
+
+
+def _journal_by_type(journal: JournalDoc, roles: AccountRoles) -> dict[LineType, Decimal]:
+    sums = dict.fromkeys(LineType, ZERO)
+    for line in journal.lines:
+        if line.account == roles.cash_in_transit:
+            continue
+        sums[roles.for_account(line.account)] += line.entered_cr - line.entered_dr
+    return sums
+
+
+def reconcile_settlement(
+    settlement: Settlement,
+    journal: JournalDoc | None,
+    *,
+    roles: AccountRoles,
+    posted: bool,
+    report_total: Decimal | None = None,
+) -> SettlementReconciliation:
+    """Compare one settlement with its journal; `posted` says whether Oracle accepted it.
+
+    A journal that is planned but not posted is not counted as posted money: until Oracle has
+    it, the books do not.
+    """
+    if journal is not None and journal.settlement_id != settlement.settlement_id:
+        raise ValueError(
+            f"journal {journal.key} is for settlement {journal.settlement_id}, "
+            f"not {settlement.settlement_id}"
+        )
+    notes: list[str] = []
+    released = settlement.released_total
+    deferred = total(t.total for t in settlement.transactions if not t.counts_in_total)
+    if released != settlement.total:
+        notes.append(
+            f"Amazon's released transactions sum to {released}, its group total is "
+            f"{settlement.total}"
+        )
+    if report_total is not None and report_total != settlement.total:
+        notes.append(
+            f"settlement report total {report_total} differs from the group total "
+            f"{settlement.total}"
+        )
+    amazon = _amazon_by_type(settlement, roles)
+    is_posted = journal is not None and posted
+    posted_by_type = _journal_by_type(journal, roles) if is_posted and journal else None
+    posted_total = journal.net(roles.cash_in_transit) if is_posted and journal else None
+    lines = tuple(
+        LineTypeVariance(t, amazon[t], None if posted_by_type is None else posted_by_type[t])
+        for t in LineType
+    )
+    if posted_total is not None and posted_total != settlement.total:
+        notes.append(
+            f"posted net payout {posted_total} differs from Amazon's total {settlement.total} "
+            f"by {posted_total - settlement.total}"
+        )
+    for line in lines:
+        if line.variance:
+            notes.append(f"{line.line_type.value}: posted {line.posted}, Amazon {line.amazon}")
+    if settlement.status is GroupStatus.OPEN:
+        status = ReconcileStatus.OPEN
+    elif not is_posted:
+        status = ReconcileStatus.NOT_POSTED
+    elif notes:
+        status = ReconcileStatus.VARIANCE
+    else:
+        status = ReconcileStatus.MATCHED
+    return SettlementReconciliation(
+        settlement_id=settlement.settlement_id,
+        group_id=settlement.group_id,
+        currency=settlement.currency,
+        status=status,
+        amazon_total=settlement.total,
+        released_total=released,
+        deferred_total=deferred,
+        report_total=report_total,
+        posted_total=posted_total,
+        lines=lines,
+        notes=tuple(notes),
+    )
