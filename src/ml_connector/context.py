@@ -253,7 +253,10 @@ def open_connection(rt: Runtime, name: str) -> Iterator[ConnectionContext]:
         token_http = stack.enter_context(httpx.Client(timeout=60.0))
         with rt.sessions() as session:
             auth = _oracle_auth(rt, session, connection_id, config, token_http)
-        fusion = FusionClient(endpoint, auth)
+        rate = oracle.requests_per_second
+        fusion = FusionClient(
+            endpoint, auth, limiter=RateLimiter[str](lambda _op: (rate, max(10.0, rate * 2)))
+        )
         stack.callback(fusion.close)
         yield ConnectionContext(
             id=connection_id,

@@ -1,4 +1,4 @@
-"""``python -m ml_connector_sim amazon|oracle ...`` starts a simulator (same as ``ml-connector sim``)."""
+"""``python -m ml_connector_sim amazon|oracle ...``: the same as ``ml-connector sim``."""
 
 from ml_connector_sim.cli import app
 

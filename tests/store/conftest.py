@@ -124,6 +124,7 @@ def config() -> ConnectionConfig:
             credit_memo_transaction_type="Amazon Credit Memo",
             journal_source="Amazon",
             journal_category="Settlement",
+            ledger_id="300000046975971",
             customer_accounts={"ATVPDKIKX0DER": "10010"},
         ),
         mappings=MappingFiles(catalog=Path("catalog.yaml"), charges=Path("charges.yaml")),

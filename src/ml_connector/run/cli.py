@@ -10,6 +10,8 @@ from importlib.metadata import entry_points
 
 import typer
 
+from ml_connector.run import commands
+
 app = typer.Typer(
     name="ml-connector",
     help=(
@@ -20,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
+commands.register(app)
 
 
 def _load_plugins() -> None:

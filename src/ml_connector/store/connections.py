@@ -79,8 +79,12 @@ class OracleSettings(_Frozen):
     payment_terms: str | None = "IMMEDIATE"
     jwt_username: str | None = None
     jwt_key_id: str | None = None
+    # Oracle publishes no REST rate limit; this is our own politeness per operation.
+    requests_per_second: float = Field(default=5.0, gt=0)
     import_poll_seconds: float = Field(default=10.0, gt=0)
     import_max_wait: float = Field(default=1800.0, gt=0)
+    # After a crash, how long an import we may have submitted can still create its documents.
+    import_settle_seconds: float = Field(default=900.0, ge=0)
     # marketplace id → Oracle customer account number (one customer per marketplace, §4).
     customer_accounts: dict[str, NonEmpty] = Field(default_factory=dict)
     base_url: str | None = None
@@ -98,9 +102,12 @@ class OracleSettings(_Frozen):
 class Cadences(_Frozen):
     """How often each stream is polled, in minutes."""
 
-    orders_minutes: int = Field(default=15, ge=1)
-    finances_minutes: int = Field(default=60, ge=1)
+    orders_minutes: int = Field(default=10, ge=1)
+    finances_minutes: int = Field(default=15, ge=1)
     settlements_minutes: int = Field(default=360, ge=1)
+    # How far back the very first sync reads, and how many invoices are sent to Oracle at once.
+    initial_history_days: int = Field(default=30, ge=1, le=800)
+    post_concurrency: int = Field(default=4, ge=1, le=32)
 
 
 class MappingFiles(_Frozen):

@@ -63,6 +63,9 @@ class ReviewKind(StrEnum):
     UNKNOWN_FEE_TYPE = "unknown_fee_type"
     ORACLE_REJECTED = "oracle_rejected"
     OUTSIDE_RETENTION = "outside_retention"
+    INVALID_DATA = "invalid_data"  # Amazon sent something we cannot read
+    ACCOUNTING_HOLD = "accounting_hold"  # an invariant or an ambiguity stops the document
+    CHANGED_AFTER_POSTING = "changed_after_posting"  # Amazon changed a record we already posted
 
 
 class ReviewStatus(StrEnum):

@@ -256,7 +256,9 @@ def _check_line(
         return
     line.amount = amount if amount is not None else (qty * price).quantize(_CENT)  # type: ignore[operator]
     if trx_class == TransactionClass.CM:
-        if line.amount > 0:
+        trx_type = ctx.setup.transaction_type(line.get("CUST_TRX_TYPE_NAME"))
+        sign = trx_type.creation_sign if trx_type else "Negative"
+        if (line.amount > 0 and sign == "Negative") or (line.amount < 0 and sign == "Positive"):
             err(
                 (
                     "The line amount sign doesn't match the creation sign of the credit memo "

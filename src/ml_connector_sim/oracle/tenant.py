@@ -13,7 +13,7 @@ from datetime import date
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -94,6 +94,11 @@ class TransactionClass(StrEnum):
 class TransactionType(_Model):
     name: str
     transaction_class: TransactionClass = Field(alias="class")
+    # Oracle's "Creation Sign" of a transaction type. A credit memo type set to "Negative"
+    # refuses a positive line, e.g. the reversal of a promotion (a negative invoice line).
+    creation_sign: Literal["Positive", "Negative", "Any"] = Field(
+        default="Negative", alias="creation_sign"
+    )
 
 
 class CustomerSite(_Model):

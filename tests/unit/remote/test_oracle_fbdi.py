@@ -294,8 +294,10 @@ def test_autoinvoice_refuses_what_oracle_would_reject() -> None:
         autoinvoice_files([line, _invoice_line("A", "5")])
     with pytest.raises(FbdiBuildError, match="QUANTITY"):
         _invoice_line("B", "10", "2", "10")
-    with pytest.raises(FbdiBuildError, match="negative"):
-        _invoice_line("C", "10", credits=line.key)
+    with pytest.raises(FbdiBuildError, match="non-zero"):
+        _invoice_line("C", "0", credits=line.key)
+    # A positive credit line is legal: it gives back a promotion (a negative invoice line).
+    assert _invoice_line("D", "2", credits=line.key).amount == D(2)
     orphan = AutoInvoiceDistribution(
         "US1 Business Unit", LineKey("AMAZON", ("x",)), "REV", ("1",), amount=D(1)
     )

@@ -73,6 +73,7 @@ def _config(**oracle_changes: object) -> dict[str, Any]:
         "credit_memo_transaction_type": "CM",
         "journal_source": "Amazon",
         "journal_category": "Settlement",
+        "ledger_id": "300000046975971",
     }
     oracle.update(oracle_changes)
     return {
@@ -84,7 +85,8 @@ def _config(**oracle_changes: object) -> dict[str, Any]:
 
 def test_a_complete_config_validates_with_defaults() -> None:
     config = ConnectionConfig.model_validate(_config())
-    assert config.cadences.orders_minutes == 15
+    assert config.cadences.orders_minutes == 10
+    assert config.cadences.finances_minutes == 15
     assert config.mappings.catalog == Path("catalog.yaml")
     assert config.oracle.auth == "client_credentials"
 

@@ -452,8 +452,9 @@ class Poster:
             _log.info("post.import.still_running", request_id=request_id, label=label)
             return  # stays `sending`; recovery resumes waiting on the same request id
         except ImportFailed as exc:
+            # Oracle imports row by row: some documents of the file may exist all the same.
             for doc in docs:
-                self._failed(doc.id, exc, summary)
+                self._settle_after_failed_import(doc, exc, summary)
             return
         except RemoteError as exc:
             if isinstance(exc, TransientError):
@@ -470,6 +471,19 @@ class Poster:
             self._posted(doc.id, oracle_id, number, summary, created=True, request_id=request_id)
             if progress:
                 progress(label, 1)
+
+    def _settle_after_failed_import(
+        self, doc: Document, exc: ImportFailed, summary: PostSummary
+    ) -> None:
+        try:
+            found = self._look_up(doc.kind, dict(doc.payload))
+        except RemoteError:
+            found = None
+        if found is None:
+            self._failed(doc.id, exc, summary)
+            return
+        oracle_id, number = found
+        self._posted(doc.id, oracle_id, number, summary, created=True)
 
     # -- recovery ------------------------------------------------------------------------------
 
@@ -520,8 +534,8 @@ class Poster:
             return str(invoice.CustomerTransactionId), str(invoice.TransactionNumber)
         if kind is DocumentKind.CREDIT_MEMO:
             number = str(payload["transaction_number"])
-            matches = self._receivables.find_invoices(transaction_number=number)
-            return (str(matches[0].CustomerTransactionId), number) if matches else None
+            memos = self._receivables.find_credit_memos(transaction_number=number)
+            return (str(memos[0].CustomerTransactionId), number) if memos else None
         name = str(payload["batch_name"])
         batches = self._imports.find_journal_batches(name)
         return (str(batches[0].JeBatchId), name) if batches else None

@@ -95,8 +95,10 @@ class AutoInvoiceLine:
             )
         if self.line_type == "TAX" and self.unit_selling_price is not None:
             raise FbdiBuildError("UNIT_SELLING_PRICE must be empty on TAX lines")
-        if self.credits is not None and self.amount > 0:
-            raise FbdiBuildError("a credit memo line carries a negative (or zero) AMOUNT")
+        if self.credits is not None and self.amount == 0:
+            # The sign follows the credited line: negative against a charge, positive against a
+            # promotion (a negative invoice line) that the refund gives back.
+            raise FbdiBuildError("a credit memo line carries a non-zero AMOUNT")
         unknown = set(self.extra) - set(LINES_COLUMNS)
         if unknown:
             raise FbdiBuildError(f"not RA_INTERFACE_LINES_ALL columns: {sorted(unknown)}")

@@ -25,7 +25,7 @@ from ml_connector.errors import RemoteError, TransientError, ValidationError
 from ml_connector.remote.oracle.bulk import BulkImportRequest
 from ml_connector.remote.oracle.client import FusionClient
 from ml_connector.remote.oracle.ess import EssJob, EssState, log_text_from_zip, parse_job_tree
-from ml_connector.remote.oracle.payloads import Invoice, OracleId
+from ml_connector.remote.oracle.payloads import CreditMemo, Invoice, OracleId
 from ml_connector.remote.oracle.receivables import Receivables
 
 __all__ = [
@@ -96,7 +96,7 @@ class JournalImportResult:
 @dataclass(frozen=True, slots=True)
 class AutoInvoiceResult:
     outcome: ImportOutcome
-    invoices: list[Invoice] = field(default_factory=list)
+    invoices: list[Invoice | CreditMemo] = field(default_factory=list)
 
 
 class BulkImports:
@@ -254,10 +254,13 @@ class BulkImports:
         if not outcome.succeeded:
             raise ImportFailed(_failure_text("AutoInvoice import", outcome), outcome)
         receivables = Receivables(self._client)
-        found: list[Invoice] = []
+        found: list[Invoice | CreditMemo] = []
         missing: list[str] = []
         for number in transaction_numbers:
-            matches = receivables.find_invoices(transaction_number=number)
+            # AutoInvoice creates invoices and credit memos; each is read back where it lives.
+            matches: Sequence[Invoice | CreditMemo] = receivables.find_invoices(
+                transaction_number=number
+            ) or receivables.find_credit_memos(transaction_number=number)
             if matches:
                 found.extend(matches)
             else:

@@ -1,0 +1,320 @@
+"""Pull Amazon records into the store: the I/O half of extract.
+
+Each page's records are upserted by Amazon id and content hash in one transaction, so a re-read
+(the overlaps of DESIGN.md §2) costs a hash comparison and creates nothing. The watermark moves
+only after the whole window has been read: a crash mid-window re-reads it, never skips it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from ml_connector.flow.extract.windows import (
+    FINANCES_OVERLAP,
+    GroupState,
+    Window,
+    groups_to_read,
+    latest_end,
+    next_watermark,
+    orders_window,
+    split_window,
+)
+from ml_connector.remote.amazon.client import SpApiClient
+from ml_connector.run import crashpoints
+from ml_connector.store import (
+    AuditAction,
+    RawKind,
+    ReviewKind,
+    UpsertOutcome,
+    advance_cursor,
+    append_event,
+    get_cursor,
+    get_raw_record,
+    list_raw_records,
+    open_review_item,
+    upsert_raw_record,
+)
+
+_log = structlog.get_logger(__name__)
+
+ORDERS_STREAM = "orders"
+GROUPS_STREAM = "finances"
+GROUP_READ_PREFIX = "group-read:"
+# Amazon answers an empty list when the started-after/before span exceeds 180 days.
+GROUP_LIST_SPAN = timedelta(days=179)
+
+
+@dataclass
+class PullSummary:
+    new: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)
+    unchanged: int = 0
+    pages: int = 0
+    clamped: list[str] = field(default_factory=list)
+
+    def count(self, kind: RawKind, outcome: UpsertOutcome) -> None:
+        if outcome is UpsertOutcome.NEW:
+            self.new[kind.value] = self.new.get(kind.value, 0) + 1
+        elif outcome is UpsertOutcome.CHANGED:
+            self.changed[kind.value] = self.changed.get(kind.value, 0) + 1
+        else:
+            self.unchanged += 1
+
+
+Progress = Callable[[str, int], None]
+
+
+@contextmanager
+def _tx(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with sessions() as session, session.begin():
+        yield session
+
+
+def _store(
+    session: Session,
+    connection_id: int,
+    kind: RawKind,
+    amazon_id: str,
+    raw: Mapping[str, object],
+    summary: PullSummary,
+    now: datetime,
+    request_id: str | None = None,
+) -> UpsertOutcome:
+    outcome = upsert_raw_record(session, connection_id, kind, amazon_id, dict(raw), now=now)
+    summary.count(kind, outcome)
+    if outcome is not UpsertOutcome.UNCHANGED:
+        append_event(
+            session,
+            connection_id,
+            AuditAction.FETCHED if outcome is UpsertOutcome.NEW else AuditAction.CHANGED,
+            amazon_ids=[amazon_id],
+            amazon_request_id=request_id,
+            details={"kind": kind.value},
+            at=now,
+        )
+    return outcome
+
+
+def _flag_clamps(
+    sessions: sessionmaker[Session], connection_id: int, window: Window, summary: PullSummary
+) -> None:
+    if not window.clamps:
+        return
+    with _tx(sessions) as session:
+        for clamp in window.clamps:
+            reason = (
+                f"Amazon keeps order history for {clamp.marketplace_id} only from "
+                f"{clamp.earliest:%Y-%m-%d}; the request from {clamp.requested:%Y-%m-%d} was "
+                "shortened to that date. Older orders must come from your own records."
+            )
+            summary.clamped.append(reason)
+            open_review_item(
+                session,
+                connection_id,
+                ReviewKind.OUTSIDE_RETENTION,
+                clamp.marketplace_id,
+                reason,
+                details={"earliest": clamp.earliest.isoformat()},
+            )
+            append_event(
+                session,
+                connection_id,
+                AuditAction.CLAMPED,
+                amazon_ids=[clamp.marketplace_id],
+                details={"earliest": clamp.earliest.isoformat()},
+            )
+
+
+def pull_orders(
+    sessions: sessionmaker[Session],
+    connection_id: int,
+    clients: Mapping[str, SpApiClient],
+    marketplaces: Mapping[str, Sequence[str]],
+    *,
+    now: datetime,
+    initial_start: datetime,
+    since: datetime | None = None,
+    overlap: timedelta = timedelta(minutes=10),
+    progress: Progress | None = None,
+) -> PullSummary:
+    """Orders updated since the watermark (minus the overlap), for every region's marketplaces."""
+    summary = PullSummary()
+    with _tx(sessions) as session:
+        watermark = None if since else get_cursor(session, connection_id, ORDERS_STREAM)
+    all_marketplaces = [m for ms in marketplaces.values() for m in ms]
+    window = orders_window(
+        watermark=watermark,
+        now=now,
+        initial_start=since or initial_start,
+        marketplace_ids=all_marketplaces,
+        overlap=overlap,
+    )
+    if window is None:
+        return summary
+    _flag_clamps(sessions, connection_id, window, summary)
+    echoed: str | None = None
+    for region, client in clients.items():
+        ids = list(marketplaces.get(region, ()))
+        if not ids:
+            continue
+        for page in client.orders.search_pages(
+            marketplace_ids=ids, last_updated_after=window.start, last_updated_before=window.end
+        ):
+            summary.pages += 1
+            echoed = page.last_updated_before or echoed
+            with _tx(sessions) as session:
+                for record in page.records:
+                    order_id = str(record.raw["orderId"])
+                    _store(
+                        session, connection_id, RawKind.ORDER, order_id, record.raw, summary, now
+                    )
+            crashpoints.hit("extract.orders.page_committed")
+            if progress:
+                progress("orders", len(page.records))
+    with _tx(sessions) as session:
+        advance_cursor(
+            session, connection_id, ORDERS_STREAM, next_watermark(window, echoed), now=now
+        )
+    crashpoints.hit("extract.orders.cursor_committed")
+    return summary
+
+
+def _group_states(session: Session, connection_id: int) -> list[GroupState]:
+    states = []
+    for row in list_raw_records(session, connection_id, RawKind.GROUP):
+        group = row.payload
+        end = group.get("FinancialEventGroupEnd")
+        states.append(
+            GroupState(
+                group_id=row.amazon_id,
+                processing_status=str(group.get("ProcessingStatus") or "Open"),
+                end=datetime.fromisoformat(str(end).replace("Z", "+00:00")) if end else None,
+                last_read=get_cursor(session, connection_id, GROUP_READ_PREFIX + row.amazon_id),
+            )
+        )
+    return states
+
+
+def pull_finances(
+    sessions: sessionmaker[Session],
+    connection_id: int,
+    clients: Mapping[str, SpApiClient],
+    *,
+    now: datetime,
+    initial_start: datetime,
+    since: datetime | None = None,
+    overlap: timedelta = FINANCES_OVERLAP,
+    progress: Progress | None = None,
+) -> PullSummary:
+    """Settlement groups started since the watermark, then the transactions of every group that
+    is new, still Open, or closed recently enough that Amazon may still post into it (48 h)."""
+    summary = PullSummary()
+    with _tx(sessions) as session:
+        watermark = None if since else get_cursor(session, connection_id, GROUPS_STREAM)
+    # A group stays Open for up to weeks: re-list everything that started within the overlap
+    # before the oldest group that was still open, approximated by watermark - 60 days.
+    started_after = (
+        since or (watermark - timedelta(days=60) if watermark else None) or initial_start
+    )
+    owner: dict[str, SpApiClient] = {}  # each region lists only its own groups
+    for client in clients.values():
+        records = [
+            record
+            for window in split_window(Window(started_after, latest_end(now)), GROUP_LIST_SPAN)
+            for record in client.finances.list_financial_event_groups(
+                started_after=window.start, started_before=window.end
+            )
+        ]
+        with _tx(sessions) as session:
+            for record in records:
+                group_id = str(record.raw["FinancialEventGroupId"])
+                owner[group_id] = client
+                _store(session, connection_id, RawKind.GROUP, group_id, record.raw, summary, now)
+        summary.pages += 1
+        crashpoints.hit("extract.groups.committed")
+    with _tx(sessions) as session:
+        to_read = groups_to_read(_group_states(session, connection_id), overlap=overlap)
+    for group_id in to_read:
+        group_client = owner.get(group_id)
+        if group_client is None:  # started long before the listing window: closed and read long ago
+            continue
+        transactions = list(group_client.finances.list_transactions(group_id=group_id))
+        with _tx(sessions) as session:
+            for transaction in transactions:
+                transaction_id = str(transaction.raw["transactionId"])
+                _store(
+                    session,
+                    connection_id,
+                    RawKind.TRANSACTION,
+                    transaction_id,
+                    transaction.raw,
+                    summary,
+                    now,
+                )
+            advance_cursor(session, connection_id, GROUP_READ_PREFIX + group_id, now, now=now)
+        crashpoints.hit("extract.transactions.group_committed")
+        if progress:
+            progress("settlements", 1)
+    _pull_settlement_reports(sessions, connection_id, clients, started_after, summary, now)
+    with _tx(sessions) as session:
+        advance_cursor(session, connection_id, GROUPS_STREAM, now, now=now)
+    return summary
+
+
+def _pull_settlement_reports(
+    sessions: sessionmaker[Session],
+    connection_id: int,
+    clients: Mapping[str, SpApiClient],
+    created_since: datetime,
+    summary: PullSummary,
+    now: datetime,
+) -> None:
+    """Settlement V2 report totals: the deposit figure a finance team reconciles to.
+
+    Only a summary is kept (total, dates, line sums by amount type): the rows themselves stay
+    in Amazon's document, which can be fetched again while Amazon keeps it.
+    """
+    for client in clients.values():
+        for record in client.reports.settlement_reports(created_since=created_since):
+            with _tx(sessions) as session:
+                known = get_raw_record(
+                    session, connection_id, RawKind.SETTLEMENT_REPORT, record.model.report_id
+                )
+            if known is not None:
+                continue
+            report = client.reports.fetch_settlement(record.model)
+            by_type: dict[str, Decimal] = {}
+            for line in report.lines:
+                if line.amount is not None:
+                    key = line.amount_type or line.transaction_type or "other"
+                    by_type[key] = by_type.get(key, Decimal(0)) + line.amount
+            head = report.summary
+            payload = {
+                "reportId": record.model.report_id,
+                "settlementId": head.settlement_id,
+                "totalAmount": str(head.total_amount),
+                "currency": head.currency,
+                "start": head.start.isoformat() if head.start else None,
+                "end": head.end.isoformat() if head.end else None,
+                "depositDate": head.deposit_date.isoformat() if head.deposit_date else None,
+                "linesTotal": str(sum(by_type.values(), Decimal(0))),
+                "byAmountType": {key: str(value) for key, value in sorted(by_type.items())},
+                "lineCount": len(report.lines),
+            }
+            with _tx(sessions) as session:
+                _store(
+                    session,
+                    connection_id,
+                    RawKind.SETTLEMENT_REPORT,
+                    record.model.report_id,
+                    payload,
+                    summary,
+                    now,
+                )

@@ -1,0 +1,173 @@
+"""One sync cycle for one connection — the table of contents of the whole product.
+
+    extract (Amazon → raw records) → plan (normalize + accounting → outbox | review queue)
+    → post (outbox → Oracle, exactly once) → reconcile (settlement totals vs what was posted)
+
+Each stage commits its own small transactions; a crash anywhere leaves the store in a state the
+next cycle continues from (raw records are upserts, plans are keyed, posts are looked up first).
+A lease per connection makes sure only one worker runs a cycle for it at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from ml_connector.context import ConnectionContext, Runtime, open_connection
+from ml_connector.domain.marketplaces import marketplace
+from ml_connector.flow.extract.pull import PullSummary, pull_finances, pull_orders
+from ml_connector.flow.plan import Planner, PlanSummary
+from ml_connector.flow.post.poster import Poster, PosterSettings, PostSummary
+from ml_connector.flow.reconcile.run import reconcile_connection
+from ml_connector.store import (
+    RunStatus,
+    claim_lease,
+    finish_run,
+    release_lease,
+    start_run,
+)
+
+_log = structlog.get_logger(__name__)
+
+Progress = Callable[[str, int], None]
+LEASE_TTL = timedelta(minutes=30)
+
+
+class Busy(Exception):
+    """Another worker holds this connection's lease; this cycle is skipped, not failed."""
+
+
+@dataclass
+class SyncReport:
+    connection: str
+    started: datetime
+    finished: datetime | None = None
+    orders: PullSummary = field(default_factory=PullSummary)
+    finances: PullSummary = field(default_factory=PullSummary)
+    plan: PlanSummary = field(default_factory=PlanSummary)
+    post: PostSummary = field(default_factory=PostSummary)
+    reconciliation: list[dict[str, Any]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "orders_fetched": self.orders.new.get("order", 0) + self.orders.changed.get("order", 0),
+            "transactions_fetched": self.finances.new.get("transaction", 0),
+            "planned": sum(self.plan.planned.values()),
+            "held": sum(self.plan.held.values()),
+            "posted": sum(self.post.posted.values()),
+            "rejected": self.post.rejected,
+            "retry": self.post.retry,
+        }
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def regions_and_marketplaces(ctx: ConnectionContext) -> dict[str, list[str]]:
+    """Marketplace ids grouped by the SP-API region whose refresh token can read them."""
+    grouped: dict[str, list[str]] = {region: [] for region in ctx.config.amazon.regions}
+    for marketplace_id in ctx.config.amazon.marketplace_ids:
+        known = marketplace(marketplace_id)
+        if known is not None and known.region in grouped:
+            grouped[known.region].append(marketplace_id)
+    return grouped
+
+
+def planner_for(rt: Runtime, ctx: ConnectionContext) -> Planner:
+    return Planner(rt.sessions, ctx.id, ctx.mapping, ctx.catalog)
+
+
+def poster_for(rt: Runtime, ctx: ConnectionContext) -> Poster:
+    settings = PosterSettings(
+        concurrency=ctx.config.cadences.post_concurrency,
+        import_settle=timedelta(seconds=ctx.config.oracle.import_settle_seconds),
+    )
+    return Poster(
+        rt.sessions,
+        ctx.id,
+        ctx.profile,
+        ctx.receivables,
+        ctx.imports,
+        clock=rt.clock,
+        settings=settings,
+    )
+
+
+def run_cycle(
+    rt: Runtime,
+    ctx: ConnectionContext,
+    *,
+    since: datetime | None = None,
+    streams: tuple[str, ...] = ("orders", "finances"),
+    progress: Progress | None = None,
+) -> SyncReport:
+    """extract → plan → post → reconcile, for a connection already opened."""
+    now = rt.clock()
+    report = SyncReport(connection=ctx.name, started=now)
+    initial_start = now - timedelta(days=ctx.config.cadences.initial_history_days)
+    with rt.sessions() as session, session.begin():
+        lease = claim_lease(session, ctx.id, "sync", worker_name(), LEASE_TTL, now=now)
+        if lease is None:
+            raise Busy(f"connection {ctx.name!r} is being synced by another worker")
+        run = start_run(session, ctx.id, "+".join(streams), now=now)
+    status, error = RunStatus.FAILED, None
+    try:
+        if "orders" in streams:
+            report.orders = pull_orders(
+                rt.sessions,
+                ctx.id,
+                ctx.amazon,
+                regions_and_marketplaces(ctx),
+                now=now,
+                initial_start=initial_start,
+                since=since,
+                progress=progress,
+            )
+        if "finances" in streams:
+            report.finances = pull_finances(
+                rt.sessions,
+                ctx.id,
+                ctx.amazon,
+                now=now,
+                initial_start=initial_start,
+                since=since,
+                progress=progress,
+            )
+        report.plan = planner_for(rt, ctx).plan_all()
+        report.post = poster_for(rt, ctx).post_all(progress=progress)
+        report.reconciliation = reconcile_connection(rt.sessions, ctx.id, ctx.mapping, now=now)
+        status = (
+            RunStatus.PARTIAL if report.post.rejected or report.post.retry else RunStatus.SUCCEEDED
+        )
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        report.finished = rt.clock()
+        with rt.sessions() as session, session.begin():
+            finish_run(
+                session, run, status, counts=report.counts(), error=error, now=report.finished
+            )
+            release_lease(session, lease, now=report.finished)
+        _log.info("sync.finished", connection=ctx.name, status=status.value, **report.counts())
+    return report
+
+
+def sync_connection(
+    rt: Runtime,
+    name: str,
+    *,
+    since: datetime | None = None,
+    streams: tuple[str, ...] = ("orders", "finances"),
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Open the connection's clients and run one cycle."""
+    with open_connection(rt, name) as ctx:
+        return run_cycle(rt, ctx, since=since, streams=streams, progress=progress)

@@ -1,0 +1,28 @@
+"""The operator commands of ``ml-connector``, one module per command group.
+
+``register`` attaches them to the root app; the pipeline commands (``sync``, ``run``,
+``backfill``, ``replay``, ``reconcile``, ``review resolve``, ``demo``) are added by their own
+modules. Commands read the global ``--db``/``--key-file`` through ``common.runtime(ctx)``.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ml_connector.run.commands import audit, connection, key, review
+from ml_connector.run.commands.common import global_callback, global_options, runtime
+from ml_connector.run.commands.serve import serve
+from ml_connector.run.commands.setup import init
+
+__all__ = ["global_options", "register", "runtime"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the global options and every command group of this package to ``app``."""
+    app.callback()(global_callback)
+    app.command("init")(init)
+    app.add_typer(key.app, name="key")
+    app.add_typer(connection.app, name="connection")
+    app.add_typer(review.app, name="review")
+    app.add_typer(audit.app, name="audit")
+    app.command("serve")(serve)

@@ -1,0 +1,224 @@
+"""What every command shares: the global options, one way to print, one way to fail.
+
+Expected failures (a bad config file, a refused credential, an unknown connection) end as one red
+line on stderr and a documented exit code, never a traceback: the people running these commands
+are finance admins and schedulers, not Python developers. Exit code 2 means "what you gave us is
+wrong" (a file, a name, a missing key); 1 means "we tried and something failed".
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, ParamSpec, TextIO, TypeVar, cast
+
+import pydantic
+import typer
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy import make_url
+from sqlalchemy.exc import OperationalError
+
+from ml_connector.context import (
+    DATABASE_ENV,
+    KEY_FILE_ENV,
+    Runtime,
+    default_database_url,
+    open_runtime,
+)
+from ml_connector.errors import ConfigError, ConnectorError
+from ml_connector.flow.mapping import MappingError
+from ml_connector.observability import configure_logging
+from ml_connector.remote.http.redact import default_redactor
+from ml_connector.store import NotFoundInStoreError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+LOG_LEVEL_ENV = "ML_CONNECTOR_LOG_LEVEL"
+USAGE_EXIT = 2
+PIPED_WIDTH = 200
+FAILURE_EXIT = 1
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object instead of tables (for scripts).")
+]
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """`--db` and `--key-file` as given before the command name (None: the context.py default)."""
+
+    database_url: str | None = None
+    key_file: Path | None = None
+
+
+def global_callback(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar=DATABASE_ENV,
+            help="Database URL (default: SQLite in $ML_CONNECTOR_HOME). "
+            "Example: --db postgresql://ml@db.internal/ml_connector",
+            show_envvar=True,
+        ),
+    ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            envvar=KEY_FILE_ENV,
+            help="Master key file, mode 0600 (ignored when ML_CONNECTOR_MASTER_KEY is set).",
+            show_envvar=True,
+        ),
+    ] = None,
+    log_level: Annotated[
+        str,
+        typer.Option(
+            "--log-level",
+            envvar=LOG_LEVEL_ENV,
+            help="Log level of the log lines written to stderr (debug, info, warning, error).",
+            show_envvar=True,
+        ),
+    ] = "warning",
+    log_json: Annotated[
+        bool, typer.Option("--log-json", help="Write log lines as JSON (for log shippers).")
+    ] = False,
+) -> None:
+    # Logs go to stderr so that stdout carries only what a command prints (tables or --json).
+    try:
+        configure_logging(
+            json=log_json,
+            level=log_level,
+            redactor=default_redactor,
+            stream=cast(TextIO, _Stderr()),
+        )
+    except ValueError as exc:
+        fail(f"--log-level: {exc}", code=USAGE_EXIT)
+    ctx.obj = GlobalOptions(database_url=db, key_file=key_file)
+
+
+class _Stderr(io.TextIOBase):
+    """Whatever ``sys.stderr`` is at write time (test runners swap it per invocation)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def global_options(ctx: typer.Context) -> GlobalOptions:
+    """The root options, wherever in the command tree ``ctx`` is."""
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, GlobalOptions) else GlobalOptions()
+
+
+@contextmanager
+def runtime(ctx: typer.Context, *, require_key: bool = False) -> Iterator[Runtime]:
+    """The store for this invocation, closed when the command ends."""
+    options = global_options(ctx)
+    url = options.database_url or default_database_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(str(parsed.database)).parent
+        if not folder.is_dir():
+            raise ConfigError(
+                f"the database folder {folder} does not exist: run `ml-connector init` first"
+            )
+    rt = open_runtime(url, key_file=options.key_file, require_key=require_key)
+    try:
+        yield rt
+    finally:
+        rt.close()
+
+
+def safe_url(url: str) -> str:
+    """A database URL fit to print: the password (if any) masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is printed as a placeholder rather than leaked
+        return "<unparsable database URL>"
+
+
+def out() -> Console:
+    """A console bound to the current stdout (created per call so test runners can capture it).
+
+    Piped output (a file, ``grep``, a CI log) gets wide tables: wrapped ids cannot be searched.
+    """
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
+
+
+def err() -> Console:
+    return Console(stderr=True, soft_wrap=True)
+
+
+def print_json(obj: Any) -> None:
+    """One JSON object on one line: plain text, no colours, so scripts can parse it."""
+    typer.echo(json.dumps(obj, default=str, sort_keys=True))
+
+
+def fail(message: str, *, code: int = FAILURE_EXIT) -> NoReturn:
+    """One red line on stderr, then exit: the only way commands report an expected error."""
+    err().print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
+
+
+def validation_lines(error: pydantic.ValidationError, source: str) -> list[str]:
+    """Each pydantic problem as ``source: field.path: message`` (inputs are never echoed)."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        lines.append(f"{source}: {where}: {problem['msg']}")
+    return lines
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn the errors a user can cause or fix into one clear red line and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except MappingError as exc:
+            fail("; ".join(exc.problems), code=USAGE_EXIT)
+        except pydantic.ValidationError as exc:
+            fail("; ".join(validation_lines(exc, exc.title)), code=USAGE_EXIT)
+        except (ConfigError, NotFoundInStoreError) as exc:
+            fail(str(exc), code=USAGE_EXIT)
+        except ConnectorError as exc:
+            fail(str(exc), code=FAILURE_EXIT)
+        except OperationalError as exc:
+            # The driver's own text names host and database, never the password.
+            fail(f"cannot use the database: {exc.orig}", code=FAILURE_EXIT)
+
+    return wrapper
+
+
+def age(since: datetime, now: datetime | None = None) -> str:
+    """How long ago, in the two largest units ("3d 4h", "12m"): easier to scan than timestamps."""
+    moment = since if since.tzinfo else since.replace(tzinfo=UTC)
+    seconds = max(0, int(((now or datetime.now(UTC)) - moment).total_seconds()))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()

@@ -1,0 +1,111 @@
+"""Where `connection add` gets credentials: environment variables, files, or a hidden prompt.
+
+Never a command-line value: arguments end up in shell history and in `ps` for every user of the
+machine. Messages name the variable or file that was wrong, never what it contained.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from ml_connector.errors import ConfigError
+from ml_connector.store import (
+    LWA_CLIENT_SECRET,
+    ORACLE_CLIENT_SECRET,
+    ORACLE_PRIVATE_KEY,
+    ConnectionConfig,
+    refresh_token_name,
+)
+
+
+def interactive() -> bool:
+    """Prompt only when a person is at the keyboard; schedulers must fail, not hang."""
+    return sys.stdin.isatty()
+
+
+def parse_region_vars(pairs: list[str]) -> dict[str, str]:
+    """``["NA=AMZ_NA_TOKEN", ...]`` → ``{"NA": "AMZ_NA_TOKEN"}``."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        region, sep, var = pair.partition("=")
+        region = region.strip().upper()
+        if not sep or not region or not var.strip():
+            raise ConfigError(
+                f"--refresh-token-env {pair!r}: write REGION=VARIABLE, e.g. NA=AMAZON_NA_TOKEN"
+            )
+        result[region] = var.strip()
+    return result
+
+
+def _from_env(option: str, var: str) -> str:
+    value = os.environ.get(var, "").strip()
+    if not value:
+        raise ConfigError(f"{option}: environment variable {var} is not set or is empty")
+    return value
+
+
+def _obtain(option: str, var: str | None, prompt: str) -> str:
+    if var is not None:
+        return _from_env(option, var)
+    if not interactive():
+        raise ConfigError(f"missing {prompt}: give {option} (not interactive, so no prompt)")
+    value = str(typer.prompt(prompt, hide_input=True)).strip()
+    if not value:
+        raise ConfigError(f"{prompt} is empty")
+    return value
+
+
+def gather_secrets(
+    config: ConnectionConfig,
+    *,
+    lwa_client_secret_env: str | None,
+    refresh_token_envs: list[str],
+    oracle_secret_env: str | None,
+    oracle_private_key_file: Path | None,
+) -> dict[str, str]:
+    """Every credential the configuration needs, keyed by its stored name."""
+    region_vars = parse_region_vars(refresh_token_envs)
+    unknown = sorted(set(region_vars) - set(config.amazon.regions))
+    if unknown:
+        raise ConfigError(
+            f"--refresh-token-env names region(s) {', '.join(unknown)} that amazon.regions "
+            f"({', '.join(config.amazon.regions)}) does not list"
+        )
+    secrets = {
+        LWA_CLIENT_SECRET: _obtain(
+            "--lwa-client-secret-env", lwa_client_secret_env, "LWA client secret"
+        )
+    }
+    for region in config.amazon.regions:
+        secrets[refresh_token_name(region)] = _obtain(
+            f"--refresh-token-env {region}=VAR",
+            region_vars.get(region),
+            f"Amazon refresh token for region {region}",
+        )
+    label = "Oracle password" if config.oracle.auth == "basic" else "Oracle client secret"
+    secrets[ORACLE_CLIENT_SECRET] = _obtain("--oracle-secret-env", oracle_secret_env, label)
+    if config.oracle.auth == "jwt_assertion":
+        if oracle_private_key_file is None:
+            raise ConfigError(
+                "oracle.auth is jwt_assertion: give --oracle-private-key-file PEM_FILE"
+            )
+        try:
+            pem = oracle_private_key_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"--oracle-private-key-file {oracle_private_key_file}: {exc.strerror}"
+            ) from None
+        if "PRIVATE KEY" not in pem:
+            raise ConfigError(
+                f"--oracle-private-key-file {oracle_private_key_file}: not a PEM private key"
+            )
+        secrets[ORACLE_PRIVATE_KEY] = pem
+    elif oracle_private_key_file is not None:
+        raise ConfigError(
+            "--oracle-private-key-file is only used when oracle.auth is jwt_assertion"
+        )
+    return secrets
