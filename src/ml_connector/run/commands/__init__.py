@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import typer
 
-from ml_connector.run.commands import audit, connection, key, review
+from ml_connector.run.commands import audit, connection, key, review, sync
+from ml_connector.run.commands import replay as replay_cmd
 from ml_connector.run.commands.common import global_callback, global_options, runtime
+from ml_connector.run.commands.demo import demo
 from ml_connector.run.commands.serve import serve
 from ml_connector.run.commands.setup import init
 
@@ -26,3 +28,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(review.app, name="review")
     app.add_typer(audit.app, name="audit")
     app.command("serve")(serve)
+    app.command("sync")(sync.sync)
+    app.command("backfill")(sync.backfill)
+    app.command("run")(sync.run)
+    app.command("replay")(replay_cmd.replay_command)
+    app.command("reconcile")(replay_cmd.reconcile_command)
+    review.app.command("resolve")(replay_cmd.resolve_command)
+    app.command("demo")(demo)

@@ -1,0 +1,192 @@
+"""`sync`, `backfill` and `run`: move Amazon's books into Oracle, once or on a schedule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ml_connector.context import Runtime, open_connection
+from ml_connector.pipeline import Busy, SyncReport, run_cycle
+from ml_connector.pipeline import Progress as ProgressFn
+from ml_connector.run.commands.common import (
+    JsonOption,
+    fail,
+    handle_errors,
+    out,
+    print_json,
+    runtime,
+)
+from ml_connector.run.scheduler import Scheduler
+from ml_connector.store import list_connections
+
+ConnectionArg = Annotated[str, typer.Argument(help="Connection name (see `connection list`).")]
+
+
+def report_json(report: SyncReport) -> dict[str, Any]:
+    return {
+        "connection": report.connection,
+        "started": report.started.isoformat(),
+        "finished": report.finished.isoformat() if report.finished else None,
+        "counts": report.counts(),
+        "planned": report.plan.planned,
+        "held": report.plan.held,
+        "posted": report.post.posted,
+        "found_existing_in_oracle": report.post.found_existing,
+        "rejected": report.post.rejected,
+        "retry": report.post.retry,
+        "clamped": report.orders.clamped,
+        "settlements": report.reconciliation,
+    }
+
+
+def print_report(report: SyncReport) -> None:
+    counts = report.counts()
+    table = Table("step", "result", title=f"Sync of {report.connection}")
+    table.add_row("orders fetched (new or changed)", str(counts["orders_fetched"]))
+    table.add_row("transactions fetched", str(counts["transactions_fetched"]))
+    table.add_row("documents planned", _pairs(report.plan.planned))
+    table.add_row("held (review queue or waiting)", _pairs(report.plan.held))
+    table.add_row("posted to Oracle", _pairs(report.post.posted))
+    table.add_row("found already in Oracle", str(report.post.found_existing))
+    table.add_row("rejected by Oracle", str(report.post.rejected))
+    table.add_row("to retry", str(report.post.retry))
+    out().print(table)
+    for clamp in report.orders.clamped:
+        out().print(f"[yellow]history limit:[/yellow] {clamp}")
+    print_reconciliation(report.reconciliation)
+
+
+def print_reconciliation(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    table = Table(
+        "settlement",
+        "currency",
+        "status",
+        "Amazon total",
+        "report total",
+        "posted",
+        "variance",
+        title="Reconciliation",
+    )
+    for row in rows:
+        status = str(row.get("status"))
+        colour = "green" if status == "matched" else "yellow"
+        table.add_row(
+            str(row.get("settlement_id")),
+            str(row.get("currency", "")),
+            f"[{colour}]{status}[/{colour}]",
+            str(row.get("amazon_total")),
+            str(row.get("report_total") or "-"),
+            str(row.get("posted_total") or "-"),
+            str(row.get("variance") or "-"),
+        )
+    out().print(table)
+
+
+def _pairs(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in sorted(counts.items())) or "0"
+
+
+def run_with_progress(rt: Runtime, name: str, *, since: datetime | None, show: bool) -> SyncReport:
+    """One cycle with a progress bar per stream (orders, settlements, documents posted)."""
+    with open_connection(rt, name) as ctx:
+        if not show:
+            return run_cycle(rt, ctx, since=since)
+        columns = (
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=out(), transient=False) as progress:
+            tasks: dict[str, Any] = {}
+
+            def step(stream: str, n: int) -> None:
+                if stream not in tasks:
+                    tasks[stream] = progress.add_task(stream.replace("_", " "), total=None)
+                progress.advance(tasks[stream], n)
+
+            callback: ProgressFn = step
+            return run_cycle(rt, ctx, since=since, progress=callback)
+
+
+def sync(
+    ctx: typer.Context,
+    connection: ConnectionArg,
+    as_json: JsonOption = False,
+) -> None:
+    """Run one cycle now: fetch from Amazon, plan, post to Oracle, reconcile.
+
+    Safe to run at any time and as often as you like: what is already in Oracle is never
+    posted again. Example: [bold]ml-connector sync acme-us[/bold]
+    """
+    handle_errors(_sync)(ctx, connection, None, as_json)
+
+
+def backfill(
+    ctx: typer.Context,
+    connection: ConnectionArg,
+    since: Annotated[
+        datetime,
+        typer.Option("--since", help="Read Amazon history from this date (UTC), e.g. 2026-01-01."),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Read history from --since (clamped to what Amazon keeps: two years, JP/AU/SG from 2016).
+
+    Example: [bold]ml-connector backfill acme-us --since 2026-01-01[/bold]
+    """
+    handle_errors(_sync)(ctx, connection, since.replace(tzinfo=since.tzinfo or UTC), as_json)
+
+
+def _sync(ctx: typer.Context, connection: str, since: datetime | None, as_json: bool) -> None:
+    with runtime(ctx, require_key=True) as rt:
+        try:
+            report = run_with_progress(rt, connection, since=since, show=not as_json)
+        except Busy as exc:
+            fail(str(exc))
+    if as_json:
+        print_json(report_json(report))
+    else:
+        print_report(report)
+    if report.post.rejected:
+        raise typer.Exit(1)
+
+
+def run(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run every connection that is due once, then exit.")
+    ] = False,
+) -> None:
+    """Poll every enabled connection at its cadence until stopped (SIGTERM/SIGINT stop cleanly).
+
+    Orders are polled every 10 minutes and finances every 15 by default (set per connection);
+    one cycle per connection at a time, across any number of `run` processes sharing the
+    database. Example: [bold]ml-connector run[/bold]
+    """
+    handle_errors(_run)(ctx, once)
+
+
+def _run(ctx: typer.Context, once: bool) -> None:
+    with runtime(ctx, require_key=True) as rt:
+        with rt.sessions() as session:
+            names = [row.name for row in list_connections(session, enabled_only=True)]
+        if not names:
+            fail("no enabled connection: add one with `ml-connector connection add`")
+        scheduler = Scheduler(rt)
+        scheduler.install_signal_handlers()
+        scheduler.loop(once=once, on_report=lambda r: out().print(_one_line(r)))
+
+
+def _one_line(report: SyncReport) -> str:
+    counts = report.counts()
+    return (
+        f"{report.connection}: posted {counts['posted']}, held {counts['held']}, "
+        f"rejected {counts['rejected']}, retry {counts['retry']}"
+    )
