@@ -26,7 +26,13 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from ml_connector.errors import ConflictError, RemoteError, TransientError, ValidationError
+from ml_connector.errors import (
+    AuthError,
+    ConflictError,
+    RemoteError,
+    TransientError,
+    ValidationError,
+)
 from ml_connector.flow.post.codec import load_credit_memo, load_invoice, load_journal
 from ml_connector.flow.post.oracle_docs import (
     PostingProfile,
@@ -247,6 +253,9 @@ class Poster:
         _log.warning(
             "post.failed", key=doc_id, outcome="rejected" if rejected else "retry", error=message
         )
+        if isinstance(exc, AuthError):
+            # Every further document would fail the same way: stop the pass, say why once.
+            raise exc
 
     # -- invoices: REST, bounded concurrency ---------------------------------------------------
 
