@@ -2,10 +2,49 @@
 
 from __future__ import annotations
 
+import csv
 import socket
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
+from ml_connector.context import ConnectionContext, Runtime, open_connection, open_runtime
+from ml_connector.flow.extract.pull import pull_finances, pull_orders
+from ml_connector.flow.plan import PlanSummary
+from ml_connector.pipeline import (
+    SyncReport,
+    planner_for,
+    regions_and_marketplaces,
+    sync_connection,
+)
+from ml_connector.run.demo import (
+    DEMO_TIME_SCALE,
+    SimEndpoints,
+    add_simulator_connection,
+    prepare_mappings,
+    simulator_config,
+)
+from ml_connector.store import (
+    Document,
+    DocumentKind,
+    ReviewItem,
+    ReviewKind,
+    get_connection,
+    list_documents,
+    list_review_items,
+)
+from ml_connector_sim.amazon import AmazonWorld, GeneratorParams, generate_world, seller_catalog
+from ml_connector_sim.amazon import RunningSim as AmazonSim
+from ml_connector_sim.amazon import SimOptions as AmazonOptions
+from ml_connector_sim.amazon import running_amazon_sim, write_catalog_csv
+from ml_connector_sim.oracle import RunningSim as OracleSim
+from ml_connector_sim.oracle import SimOptions as OracleOptions
+from ml_connector_sim.oracle import default_setup, running_oracle_sim
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_REFERENCE = ROOT.parent / "shared" / "reference"
@@ -34,3 +73,135 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# -- an in-process seller: both simulators on loopback, a tmp SQLite store, one connection -----
+
+
+@dataclass
+class SimSeller:
+    """A generated seller wired to the connector the way an operator would wire it.
+
+    ``rt`` is a runtime on the store in ``$ML_CONNECTOR_HOME`` (created with ``init``), so the CLI
+    run in the same test sees the same database. The connection ``name`` uses the demo settings
+    (``ml_connector.run.demo.simulator_config``) and a catalog mapping file that leaves the SKUs
+    in ``left_out`` unmapped.
+    """
+
+    rt: Runtime
+    amazon: AmazonSim
+    oracle: OracleSim
+    world: AmazonWorld
+    workdir: Path
+    catalog: Path
+    left_out: list[str]
+    name: str = "demo"
+
+    @property
+    def connection_id(self) -> int:
+        with self.rt.sessions() as session:
+            return get_connection(session, self.name).id
+
+    def connect(self) -> AbstractContextManager[ConnectionContext]:
+        return open_connection(self.rt, self.name)
+
+    def sync(self) -> SyncReport:
+        return sync_connection(self.rt, self.name)
+
+    def extract_and_plan(self) -> PlanSummary:
+        """Fetch from Amazon and plan, without posting anything to Oracle."""
+        with self.connect() as ctx:
+            now = self.rt.clock()
+            start = now - timedelta(days=ctx.config.cadences.initial_history_days)
+            grouped = regions_and_marketplaces(ctx)
+            pull_orders(
+                self.rt.sessions, ctx.id, ctx.amazon, grouped, now=now, initial_start=start
+            )
+            pull_finances(self.rt.sessions, ctx.id, ctx.amazon, now=now, initial_start=start)
+            return planner_for(self.rt, ctx).plan_all()
+
+    def write_mapping(self, *, leave_out: Iterable[str] = (), account: str | None = None) -> None:
+        """Rewrite the catalog mapping file: every SKU but ``leave_out`` (optionally all on one
+        revenue account), the way a finance user edits it."""
+        skipped = set(leave_out)
+        with self.catalog.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["sku", "revenue_account", "cost_center", "category", "unit_cost"])
+            for entry in seller_catalog(self.world):
+                if entry.sku in skipped:
+                    continue
+                revenue = account or ("40120" if entry.category.lower() == "kitchen" else "40110")
+                writer.writerow([entry.sku, revenue, "", entry.category, entry.unit_cost or ""])
+        self.left_out = sorted(skipped)
+
+    def documents(self, kind: DocumentKind | None = None) -> list[Document]:
+        with self.rt.sessions() as session:
+            docs = list_documents(session, connection_id=self.connection_id, kind=kind)
+            session.expunge_all()
+            return list(docs)
+
+    def review(self, kind: ReviewKind | None = None) -> list[ReviewItem]:
+        with self.rt.sessions() as session:
+            items = list_review_items(session, connection_id=self.connection_id, kind=kind)
+            session.expunge_all()
+            return list(items)
+
+    def oracle_numbers(self) -> Counter[str]:
+        """Receivables transaction numbers Oracle holds (invoices and credit memos), with counts."""
+        with self.oracle.state.locked() as state:
+            return Counter(t.number for t in state.transactions.values())
+
+
+SellerFactory = Callable[..., SimSeller]
+
+
+@pytest.fixture
+def sim_seller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SellerFactory]:
+    """``sim_seller(orders=60, seed=7, oracle_clients=None)`` → a ready :class:`SimSeller`.
+
+    ``oracle_clients`` (``{client_id: secret}``) makes the simulated identity domain strict.
+    """
+    from typer.testing import CliRunner
+
+    from ml_connector.run.cli import app
+
+    for var in ("ML_CONNECTOR_MASTER_KEY", "ML_CONNECTOR_DATABASE_URL", "ML_CONNECTOR_KEY_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("ML_CONNECTOR_HOME", str(tmp_path / "home"))
+    stack = ExitStack()
+
+    def make(
+        *, orders: int = 60, seed: int = 7, oracle_clients: dict[str, str] | None = None
+    ) -> SimSeller:
+        result = CliRunner().invoke(app, ["init"])
+        assert result.exit_code == 0, result.output
+        world = generate_world(GeneratorParams(seed=seed, orders=orders, days=30))
+        setup = default_setup()
+        if oracle_clients is not None:
+            data = setup.model_dump(mode="json", by_alias=True)
+            data["auth"]["strict"] = True
+            data["auth"]["clients"] = [
+                {"client_id": cid, "client_secret": secret}
+                for cid, secret in oracle_clients.items()
+            ]
+            setup = type(setup).model_validate(data)
+        amazon = stack.enter_context(
+            running_amazon_sim(world, AmazonOptions(time_scale=DEMO_TIME_SCALE))
+        )
+        oracle = stack.enter_context(
+            running_oracle_sim(setup, OracleOptions(time_scale=1 / DEMO_TIME_SCALE))
+        )
+        workdir = tmp_path / "seller"
+        workdir.mkdir(exist_ok=True)
+        write_catalog_csv(seller_catalog(world), workdir / "amazon-catalog.csv")
+        catalog, charges, left_out = prepare_mappings(workdir, mapping=None)
+        rt = open_runtime(require_key=True)
+        stack.callback(rt.close)
+        endpoints = SimEndpoints(amazon=amazon.base_url, oracle=oracle.base_url)
+        config = simulator_config(endpoints, catalog=catalog, charges=charges)
+        with rt.sessions() as session, session.begin():
+            add_simulator_connection(session, rt.require_keyring(), "demo", config)
+        return SimSeller(rt, amazon, oracle, world, workdir, catalog, left_out)
+
+    with stack:
+        yield make
