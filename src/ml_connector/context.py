@@ -8,7 +8,9 @@ redactor so that no log line can carry them.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -23,12 +25,13 @@ from ml_connector.errors import ConfigError
 from ml_connector.flow.mapping.catalog import Catalog, load_catalog
 from ml_connector.flow.mapping.charges import ChargeMapping, load_mapping
 from ml_connector.flow.post.oracle_docs import PostingProfile
-from ml_connector.remote.amazon.auth import LwaCredentials
+from ml_connector.remote.amazon.auth import LwaCredentials, LwaTokenProvider
 from ml_connector.remote.amazon.client import BucketKey, SpApiClient, default_limiter
 from ml_connector.remote.amazon.limits import limit_for
 from ml_connector.remote.amazon.marketplaces import Region
 from ml_connector.remote.http.ratelimit import RateLimiter
 from ml_connector.remote.http.redact import default_redactor
+from ml_connector.remote.http.session import build_client
 from ml_connector.remote.oracle import (
     BulkImports,
     ClientCredentialsAuth,
@@ -209,6 +212,63 @@ def _scaled_limiter(scale: float) -> RateLimiter[BucketKey]:
     return RateLimiter(plan)
 
 
+@dataclass
+class _AmazonSession:
+    http: httpx.Client
+    tokens: LwaTokenProvider
+    limiter: RateLimiter[BucketKey]
+
+
+class _AmazonSessions:
+    """Per (connection, region): one HTTP pool, one LWA token cache, one set of rate buckets.
+
+    Kept for the life of the process so `run` does not fetch a new access token every cycle
+    (LWA tokens live an hour; they are refreshed 5 minutes before expiry) and the token buckets
+    remember what earlier cycles spent. A change of credentials starts a fresh session.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[tuple[int, str, str], _AmazonSession] = {}
+
+    def get(
+        self,
+        connection_id: int,
+        region: str,
+        credentials: LwaCredentials,
+        lwa_url: str,
+        config: ConnectionConfig,
+    ) -> _AmazonSession:
+        fingerprint = hashlib.sha256(
+            "\0".join(
+                (
+                    credentials.client_id,
+                    credentials.client_secret,
+                    credentials.refresh_token,
+                    lwa_url,
+                )
+            ).encode()
+        ).hexdigest()
+        key = (connection_id, region, fingerprint)
+        with self._lock:
+            found = self._sessions.get(key)
+            if found is None:
+                for stale in [k for k in self._sessions if k[:2] == key[:2]]:
+                    self._sessions.pop(stale).http.close()
+                http = build_client()
+                scale = config.amazon.rate_limit_scale
+                found = _AmazonSession(
+                    http=http,
+                    tokens=LwaTokenProvider(credentials, http=http, token_url=lwa_url),
+                    limiter=default_limiter() if scale == 1.0 else _scaled_limiter(scale),
+                )
+                self._sessions[key] = found
+            return found
+
+
+_AMAZON_SESSIONS = _AmazonSessions()
+
+
 @contextmanager
 def open_connection(rt: Runtime, name: str) -> Iterator[ConnectionContext]:
     """Build a connection's clients from its stored config and decrypted secrets."""
@@ -225,24 +285,26 @@ def open_connection(rt: Runtime, name: str) -> Iterator[ConnectionContext]:
     mapping, catalog = load_mappings(config)
     stack = ExitStack()
     try:
-        scale = config.amazon.rate_limit_scale
         amazon: dict[str, SpApiClient] = {}
         for region, token in tokens.items():
             default_redactor.add_secret(token.reveal())
-            limiter = default_limiter() if scale == 1.0 else _scaled_limiter(scale)
+            credentials = LwaCredentials(
+                client_id=config.amazon.lwa_client_id,
+                client_secret=lwa_secret.reveal(),
+                refresh_token=token.reveal(),
+            )
+            lwa_url = config.amazon.lwa_token_url or "https://api.amazon.com/auth/o2/token"
+            shared = _AMAZON_SESSIONS.get(connection_id, region, credentials, lwa_url, config)
             client = SpApiClient(
                 seller_id=config.amazon.seller_id,
                 region=Region(region),
-                credentials=LwaCredentials(
-                    client_id=config.amazon.lwa_client_id,
-                    client_secret=lwa_secret.reveal(),
-                    refresh_token=token.reveal(),
-                ),
+                credentials=credentials,
                 base_url=config.amazon.base_urls.get(region),
-                lwa_url=config.amazon.lwa_token_url or "https://api.amazon.com/auth/o2/token",
-                limiter=limiter,
+                lwa_url=lwa_url,
+                http=shared.http,
+                limiter=shared.limiter,
+                token_provider=shared.tokens,
             )
-            stack.callback(client.close)
             amazon[region] = client
         oracle = config.oracle
         endpoint = (
