@@ -87,6 +87,8 @@ class ReplayReport:
     dry_run: bool
     items: list[ReplayItem] = field(default_factory=list)
     posted: int = 0
+    retry: int = 0
+    rejected: int = 0
 
     def count(self, action: str) -> int:
         return sum(1 for item in self.items if item.action == action)
@@ -199,6 +201,8 @@ def replay(
     planner_for(rt, ctx).plan_all(only=targets)
     summary = poster_for(rt, ctx).post_all()
     report.posted = sum(summary.posted.values())
+    report.retry = summary.retry
+    report.rejected = summary.rejected
     return report
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ml_connector.domain.money import MoneyError, check_currency, to_decimal
+from ml_connector.domain.money import MoneyError, check_currency, quantize, to_decimal
 
 
 class NormalizeError(ValueError):
@@ -105,5 +105,12 @@ class Node:
 
 
 def money(node: Node, amount_key: str, currency_key: str) -> tuple[Decimal, str]:
-    """An (amount, currency) pair from Orders `Money` or Finances `Currency` objects."""
-    return node.req(amount_key).decimal(), node.req(currency_key).currency()
+    """An (amount, currency) pair from Orders `Money` or Finances `Currency` objects.
+
+    Finances sends JSON numbers (`160.3`), Orders decimal strings (`"160.30"`): an amount that is
+    exact at the currency's precision is written at that precision, so the same money prints the
+    same everywhere. A finer amount is kept as sent, never rounded here.
+    """
+    amount, currency = node.req(amount_key).decimal(), node.req(currency_key).currency()
+    scaled = quantize(amount, currency)
+    return (scaled if scaled == amount else amount), currency

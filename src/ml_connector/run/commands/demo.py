@@ -22,6 +22,7 @@ from ml_connector.store import (
     make_engine,
     make_sessionmaker,
     migrate,
+    write_key_file,
 )
 from ml_connector.store.secrets import Keyring
 from ml_connector.store.tables import RawRecord
@@ -116,13 +117,14 @@ def demo(
         with tempfile.TemporaryDirectory(prefix="ml-connector-demo-") as tmp:
             workdir = keep or Path(tmp)
             workdir.mkdir(parents=True, exist_ok=True)
-            _run_demo(workdir, seed, orders, days, scenario, mapping, as_json)
+            _run_demo(workdir, keep is not None, seed, orders, days, scenario, mapping, as_json)
 
     handle_errors(go)()
 
 
 def _run_demo(
     workdir: Path,
+    keep: bool,
     seed: int,
     orders: int,
     days: int,
@@ -140,10 +142,14 @@ def _run_demo(
         catalog, charges, left_out = embedded.prepare_mappings(workdir, mapping=mapping)
         engine = make_engine(f"sqlite:///{workdir / 'ml-connector.db'}")
         migrate(engine)
+        key_text = generate_master_key()
+        if keep:
+            # Laid out like ML_CONNECTOR_HOME, so every other command can inspect the demo.
+            write_key_file(workdir / "master.key", key_text)
         rt = Runtime(
             engine=engine,
             sessions=make_sessionmaker(engine),
-            keyring=Keyring(MasterKey.from_text(generate_master_key())),
+            keyring=Keyring(MasterKey.from_text(key_text)),
         )
         try:
             with rt.sessions() as session, session.begin():
@@ -169,3 +175,8 @@ def _run_demo(
         f"items {summary['review_items']} · rejected {summary['rejected']} · duplicates in "
         f"Oracle {summary['duplicates_in_oracle']}"
     )
+    if keep:
+        out().print(
+            f"Kept in {workdir}: try [bold]ML_CONNECTOR_HOME={workdir} ml-connector review list"
+            "[/bold] or [bold]audit show <order id>[/bold]."
+        )

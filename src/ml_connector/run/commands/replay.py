@@ -35,7 +35,10 @@ def _print_replay(report: ReplayReport) -> None:
         table.add_row(item.amazon_id, item.key, item.state or "-", item.action, escape(detail))
     out().print(table)
     if not report.dry_run:
-        out().print(f"posted to Oracle: {report.posted}")
+        out().print(
+            f"posted to Oracle: {report.posted} · to retry (Oracle unreachable or busy): "
+            f"{report.retry} · rejected by Oracle: {report.rejected}"
+        )
 
 
 def replay_command(
@@ -86,6 +89,8 @@ def replay_command(
                 {
                     "dry_run": report.dry_run,
                     "posted": report.posted,
+                    "retry": report.retry,
+                    "rejected": report.rejected,
                     "items": [i.to_json() for i in report.items],
                 }
             )
