@@ -38,10 +38,16 @@ from ml_connector.store import (
     list_documents,
     list_review_items,
 )
-from ml_connector_sim.amazon import AmazonWorld, GeneratorParams, generate_world, seller_catalog
+from ml_connector_sim.amazon import (
+    AmazonWorld,
+    GeneratorParams,
+    generate_world,
+    running_amazon_sim,
+    seller_catalog,
+    write_catalog_csv,
+)
 from ml_connector_sim.amazon import RunningSim as AmazonSim
 from ml_connector_sim.amazon import SimOptions as AmazonOptions
-from ml_connector_sim.amazon import running_amazon_sim, write_catalog_csv
 from ml_connector_sim.oracle import RunningSim as OracleSim
 from ml_connector_sim.oracle import SimOptions as OracleOptions
 from ml_connector_sim.oracle import default_setup, running_oracle_sim
@@ -108,17 +114,15 @@ class SimSeller:
     def sync(self) -> SyncReport:
         return sync_connection(self.rt, self.name)
 
-    def extract_and_plan(self) -> PlanSummary:
-        """Fetch from Amazon and plan, without posting anything to Oracle."""
+    def extract_and_plan(self, *, plan: bool = True) -> PlanSummary:
+        """Fetch from Amazon and (unless ``plan=False``) plan, without posting to Oracle."""
         with self.connect() as ctx:
             now = self.rt.clock()
             start = now - timedelta(days=ctx.config.cadences.initial_history_days)
             grouped = regions_and_marketplaces(ctx)
-            pull_orders(
-                self.rt.sessions, ctx.id, ctx.amazon, grouped, now=now, initial_start=start
-            )
+            pull_orders(self.rt.sessions, ctx.id, ctx.amazon, grouped, now=now, initial_start=start)
             pull_finances(self.rt.sessions, ctx.id, ctx.amazon, now=now, initial_start=start)
-            return planner_for(self.rt, ctx).plan_all()
+            return planner_for(self.rt, ctx).plan_all() if plan else PlanSummary()
 
     def write_mapping(self, *, leave_out: Iterable[str] = (), account: str | None = None) -> None:
         """Rewrite the catalog mapping file: every SKU but ``leave_out`` (optionally all on one

@@ -9,6 +9,7 @@ seller wrote, never the connector's own planning.
 from __future__ import annotations
 
 import csv
+import shutil
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,9 +27,11 @@ from ml_connector.store import (
     ConnectionConfig,
     MasterKey,
     generate_master_key,
+    get_connection,
     make_engine,
     make_sessionmaker,
     migrate,
+    update_connection,
 )
 from ml_connector.store.secrets import Keyring
 from ml_connector.store.tables import Document, Lease, ReviewItem
@@ -149,12 +152,20 @@ def running_books(
     setup: TenantSetup | None = None,
     amazon: AmazonSim | None = None,
     amazon_options: AmazonOptions | None = None,
+    template: Path | None = None,
+    master_key: str | None = None,
 ) -> Iterator[Books]:
-    """Start the simulators (unless an Amazon one is given), store the connection, yield."""
+    """Start the simulators (unless an Amazon one is given), store the connection, yield.
+
+    ``template`` is a SQLite store to start from (copied to ``database_url``'s file, which must
+    be a SQLite URL), made with ``master_key``; its connection is pointed at the new simulators.
+    """
     write_catalog_csv(seller_catalog(world), workdir / "amazon-catalog.csv")
     demo.prepare_mappings(workdir, mapping=None)
     left_out = write_mapping(workdir, leave_out=leave_out)
-    master_key = generate_master_key()
+    if template is not None:
+        shutil.copyfile(template, database_url.removeprefix("sqlite:///"))
+    master_key = master_key or generate_master_key()
     with (
         _amazon(world, amazon, amazon_options) as amazon_sim,
         running_oracle_sim(setup, OracleOptions(time_scale=ORACLE_SCALE)) as oracle_sim,
@@ -163,7 +174,10 @@ def running_books(
         endpoints = demo.SimEndpoints(amazon_sim.base_url, oracle_sim.base_url)
         config = fast_config(endpoints, workdir / "catalog.csv", workdir / "charges.toml")
         with rt.sessions() as session, session.begin():
-            demo.add_simulator_connection(session, rt.require_keyring(), CONNECTION, config)
+            if template is None:
+                demo.add_simulator_connection(session, rt.require_keyring(), CONNECTION, config)
+            else:
+                update_connection(session, get_connection(session, CONNECTION), config=config)
         try:
             yield Books(
                 rt, amazon_sim, oracle_sim, world, workdir, left_out, master_key, database_url

@@ -105,7 +105,8 @@ def test_connection_dropped_after_oracle_committed_posts_once(sim_seller: Factor
         summary = poster(seller, ctx).post_all()
     assert summary.posted["invoice"] == invoices
     assert summary.found_existing == 1
-    assert summary.retry == 0 and summary.rejected == 0
+    assert summary.retry == 0
+    assert summary.rejected == 0
     assert_each_document_once_in_oracle(seller)
     with seller.rt.sessions() as session:
         ids = [b.oracle_id for b in bindings_for(session, seller.connection_id)]
@@ -129,7 +130,8 @@ def test_recover_resolves_documents_left_sending_by_a_crash(sim_seller: Factory)
     assert recovered == 2
     with seller.rt.sessions() as session:
         first, second = get_document(session, landed.id), get_document(session, lost.id)
-        assert first is not None and second is not None
+        assert first is not None
+        assert second is not None
         assert first.state is DocumentState.POSTED
         assert first.oracle_id == str(created.CustomerTransactionId)
         assert first.oracle_number == created.TransactionNumber
