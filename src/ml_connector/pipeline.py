@@ -32,6 +32,7 @@ from ml_connector.store import (
     release_lease,
     start_run,
 )
+from ml_connector.store.tables import Run
 
 _log = structlog.get_logger(__name__)
 
@@ -152,8 +153,11 @@ def run_cycle(
     finally:
         report.finished = rt.clock()
         with rt.sessions() as session, session.begin():
+            # `run` was loaded by an earlier session: fetch it into this one before changing it.
+            current = session.get(Run, run.id)
+            assert current is not None
             finish_run(
-                session, run, status, counts=report.counts(), error=error, now=report.finished
+                session, current, status, counts=report.counts(), error=error, now=report.finished
             )
             release_lease(session, lease, now=report.finished)
         _log.info("sync.finished", connection=ctx.name, status=status.value, **report.counts())

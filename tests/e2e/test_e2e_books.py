@@ -56,7 +56,10 @@ def _check_invoices(books: Books, order_ids: set[str]) -> None:
             for d in invoice.distributions
             if d["AccountClass"] != "Receivable"
         }
-        lines = [(money(line["LineAmount"]), account_of_line[line["LineNumber"]]) for line in invoice.lines]
+        lines = [
+            (money(line["LineAmount"]), account_of_line[line["LineNumber"]])
+            for line in invoice.lines
+        ]
         cost_center = REGION_CC[order["salesChannel"]["marketplaceId"]]
         for item in order["orderItems"]:
             principal = next(

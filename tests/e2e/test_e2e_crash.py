@@ -179,7 +179,9 @@ def sync_until_settled(books: Books) -> list[dict[str, object]]:
         if not books.unsettled():
             return report.reconciliation
         time.sleep(0.4)
-    raise AssertionError(f"still unsettled: {[(d.idempotency_key, d.state) for d in books.unsettled()]}")
+    raise AssertionError(
+        f"still unsettled: {[(d.idempotency_key, d.state) for d in books.unsettled()]}"
+    )
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)

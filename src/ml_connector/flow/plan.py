@@ -64,6 +64,14 @@ _REVIEW_KIND = {
     HoldCode.UNMAPPED_SKU: ReviewKind.UNMAPPED_SKU,
     HoldCode.UNMAPPED_CHARGE: ReviewKind.UNKNOWN_FEE_TYPE,
 }
+# Review items that a successful plan answers; others (Oracle's rejections, changes after
+# posting) stay open until a person closes them.
+_FIXED_BY_PLANNING = (
+    ReviewKind.UNMAPPED_SKU,
+    ReviewKind.UNKNOWN_FEE_TYPE,
+    ReviewKind.ACCOUNTING_HOLD,
+    ReviewKind.INVALID_DATA,
+)
 # Holds that resolve themselves (the group closes, the invoice posts): no human needed.
 _SELF_RESOLVING = {HoldCode.NOT_SHIPPED, HoldCode.NOT_CLOSED, HoldCode.NOT_INVOICED}
 
@@ -154,9 +162,14 @@ class Planner:
         _, created = plan_document(session, self.connection_id, result.key, kind, subject, payload)
         if created:
             summary.count_planned(kind)
-            resolve_subject(
-                session, self.connection_id, subject, resolution=f"planned {result.key}"
-            )
+            for kind_fixed in _FIXED_BY_PLANNING:
+                resolve_subject(
+                    session,
+                    self.connection_id,
+                    subject,
+                    kind=kind_fixed,
+                    resolution=f"planned {result.key}",
+                )
             append_event(
                 session,
                 self.connection_id,

@@ -145,12 +145,6 @@ def test_refund_waits_for_a_held_invoice_and_is_planned_with_it(sim_seller: Fact
     assert refunded not in {i.subject_amazon_id for i in seller.review(ReviewKind.UNMAPPED_SKU)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG plan.py Planner._record: planning any document resolves every open review item "
-    "of its Amazon id (resolve_subject), so a later refund's credit memo silently closes the "
-    "order's changed_after_posting item",
-)
 def test_a_later_refund_does_not_close_the_changed_after_posting_item(
     sim_seller: Factory,
 ) -> None:

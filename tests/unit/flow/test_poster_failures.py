@@ -217,11 +217,6 @@ def test_journal_import_whose_child_job_fails_is_rejected_with_oracles_log(
     assert batch not in {b.name for b in seller.oracle.state.batches.values()}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG remote/oracle/imports.py _failure_text: the reason quotes the last line of the "
-    "whole excerpt, i.e. the execution report's 'N line(s) imported', not Oracle's ERROR line",
-)
 def test_rejected_journal_reason_quotes_oracles_error_line(sim_seller: Factory) -> None:
     seller = sim_seller(orders=40)
     seller.extract_and_plan()

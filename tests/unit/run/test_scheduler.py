@@ -117,11 +117,6 @@ def test_tick_runs_each_due_connection_once_and_records_the_run(sim_seller: Fact
     assert all(count == 1 for count in seller.oracle_numbers().values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG pipeline.run_cycle: finish_run() is given the Run row of another (closed) "
-    "session, so the run stays 'running' forever and the scheduler finds every stream due",
-)
 def test_a_second_tick_rests_until_the_next_cadence(sim_seller: Factory) -> None:
     seller = sim_seller(orders=40)
     clock = Clock(datetime.now(UTC) - timedelta(hours=2))

@@ -284,6 +284,9 @@ def _failure_text(what: str, outcome: ImportOutcome) -> str:
     failed = ", ".join(
         f"{job.name or job.request_id}={job.state.value}" for job in outcome.job.failures()
     )
-    first_line = (outcome.log_excerpt or "").strip().splitlines()
-    hint = f": {first_line[-1][:300]}" if first_line else ""
+    lines = [line.strip() for line in (outcome.log_excerpt or "").splitlines() if line.strip()]
+    # Oracle's own reason is the last ERROR line; the execution report after it only counts rows.
+    errors = [line for line in lines if "ERROR" in line.upper()]
+    chosen = errors[-1] if errors else (lines[-1] if lines else "")
+    hint = f": {chosen[:300]}" if chosen else ""
     return f"{what} {outcome.request_id} failed ({failed or outcome.job.state.value}){hint}"
