@@ -8,8 +8,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from ml_connector.flow.normalize.settlements import normalize_transaction
 from ml_connector.pipeline import planner_for, poster_for
 from ml_connector.store import (
