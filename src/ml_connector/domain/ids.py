@@ -68,3 +68,17 @@ def credit_memo_number(refund_id: str) -> str:
         return candidate
     digest = hashlib.sha256(refund_id.encode("utf-8")).hexdigest().upper()
     return f"CM-{digest[: TRX_NUMBER_MAX - 3]}"
+
+
+def revision_of(key: str, base: str) -> int | None:
+    """0 for `base` itself, n for its n-th re-issue (`{base}:r{n}`), None for anything else.
+
+    Corrections never edit a posted document: they add a reversal and a re-issue under new
+    keys, so "the current invoice of an order" is the highest revision of its base key.
+    """
+    if key == base:
+        return 0
+    suffix = key.removeprefix(f"{base}:r")
+    if suffix != key and suffix.isdigit():
+        return int(suffix)
+    return None

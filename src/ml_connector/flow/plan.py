@@ -27,6 +27,7 @@ from ml_connector.domain.ids import (
     credit_memo_key,
     invoice_key,
     journal_key,
+    revision_of,
 )
 from ml_connector.domain.orders import OrderState
 from ml_connector.flow.accounting import (
@@ -50,7 +51,6 @@ from ml_connector.store import (
     ReviewKind,
     append_event,
     documents_for_amazon_id,
-    get_document_by_key,
     list_raw_records,
     open_review_item,
     plan_document,
@@ -201,7 +201,9 @@ class Planner:
                         f"Amazon sent an order we cannot read: {exc}",
                     )
                     continue
-                existing = get_document_by_key(session, key) if key in keys else None
+                existing = (
+                    current_document(session, self.connection_id, key) if key in keys else None
+                )
                 if existing is not None:
                     self._order_changed(session, existing, order, summary)
                     continue
@@ -265,9 +267,15 @@ class Planner:
                     continue
                 if credit_memo_key(refund.order_id, refund.transaction_id) in keys:
                     continue
-                invoice_doc = get_document_by_key(session, invoice_key(refund.order_id))
+                invoice_doc = current_document(
+                    session, self.connection_id, invoice_key(refund.order_id)
+                )
                 invoice = load_invoice(invoice_doc.payload) if invoice_doc else None
-                prior = self._credit_memos(session, refund.order_id)
+                prior = [
+                    memo
+                    for memo in self._credit_memos(session, refund.order_id)
+                    if invoice is not None and memo.invoice_key == invoice.key
+                ]
                 result = plan_refund_credit_memo(refund, invoice, self.mapping, prior=prior)
                 self._record(
                     session,
@@ -311,6 +319,24 @@ class Planner:
                     (row.amazon_id,),
                     summary,
                 )
+
+
+def current_document(session: Session, connection_id: int, base_key: str) -> Document | None:
+    """The latest revision of a document (the base, or its newest re-issue after corrections)."""
+    prefix = base_key.split(":", 1)[0]
+    candidates = session.scalars(
+        select(Document).where(
+            Document.connection_id == connection_id,
+            Document.idempotency_key.startswith(base_key),
+            Document.idempotency_key.startswith(f"{prefix}:"),
+        )
+    )
+    best: tuple[int, Document] | None = None
+    for doc in candidates:
+        revision = revision_of(doc.idempotency_key, base_key)
+        if revision is not None and (best is None or revision > best[0]):
+            best = (revision, doc)
+    return best[1] if best else None
 
 
 def _total(doc: PlannedDoc) -> str:

@@ -15,8 +15,8 @@ only what is safe:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,24 +29,36 @@ from ml_connector.domain.ids import (
     FinancialEventGroupId,
     invoice_key,
     journal_key,
+    revision_of,
 )
 from ml_connector.flow.accounting import plan_invoice, plan_settlement_journal
+from ml_connector.flow.accounting.corrections import correct_invoice, correct_journal
 from ml_connector.flow.normalize.orders import normalize_order
 from ml_connector.flow.normalize.settlements import normalize_settlement
-from ml_connector.flow.post.codec import PlannedDoc, dump_doc, load_invoice, load_journal
+from ml_connector.flow.plan import current_document
+from ml_connector.flow.post.codec import (
+    PlannedDoc,
+    dump_doc,
+    load_credit_memo,
+    load_invoice,
+    load_journal,
+)
 from ml_connector.pipeline import planner_for, poster_for
 from ml_connector.store import (
     AuditAction,
+    DocumentKind,
     DocumentState,
     RawKind,
     ReviewKind,
     append_event,
-    get_document_by_key,
+    documents_for_amazon_id,
     get_raw_record,
     list_raw_records,
     list_review_items,
     open_review_item,
+    plan_document,
     resolve_review_item,
+    resolve_subject,
     transition,
 )
 from ml_connector.store.tables import Document
@@ -58,6 +70,12 @@ RESEND = "resend"
 HELD = "held"
 NEEDS_CORRECTION = "needs_correction"
 PENDING = "pending"
+CORRECT = "correct"
+
+_CORRECTION_TEXT = {
+    "invoice": "credit memo for what is open on the posted invoice, then a new invoice",
+    "journal": "reversing journal for the posted one, then a new journal",
+}
 
 
 @dataclass
@@ -134,6 +152,16 @@ def _settlement_targets(
     return found
 
 
+def _same_identity(derived: PlannedDoc, current: PlannedDoc) -> PlannedDoc:
+    """`derived` under the key and number of `current` (a re-issue has its own), so only real
+    differences in lines, accounts and amounts count."""
+    if isinstance(derived, JournalDoc) and isinstance(current, JournalDoc):
+        return replace(derived, key=current.key, batch_name=current.batch_name)
+    if isinstance(derived, InvoiceDoc) and isinstance(current, InvoiceDoc):
+        return replace(derived, key=current.key, transaction_number=current.transaction_number)
+    return derived
+
+
 def _compare(
     amazon_id: str, key: str, kind: str, derived: PlannedDoc | Held, existing: Document | None
 ) -> ReplayItem:
@@ -147,7 +175,7 @@ def _compare(
         if isinstance(derived, JournalDoc)
         else load_invoice(existing.payload)
     )
-    changes = [str(change) for change in diff(derived, posted_doc)]
+    changes = [str(change) for change in diff(_same_identity(derived, posted_doc), posted_doc)]
     if existing.state is DocumentState.REJECTED:
         return ReplayItem(amazon_id, key, kind, RESEND, state, existing.last_error or "", changes)
     if not changes:
@@ -166,6 +194,7 @@ def replay(
     settlement_ids: Iterable[str] = (),
     since: datetime | None = None,
     dry_run: bool = True,
+    correct: bool = False,
 ) -> ReplayReport:
     """Re-derive the asked-for documents; in a real run, plan and (re)send what is safe."""
     report = ReplayReport(dry_run=dry_run)
@@ -180,7 +209,7 @@ def replay(
                 )
                 continue
             derived = plan_invoice(normalize_order(raw.payload), ctx.catalog, ctx.mapping)
-            existing = get_document_by_key(session, key)
+            existing = current_document(session, ctx.id, key)
             report.items.append(_compare(order_id, key, "invoice", derived, existing))
             if isinstance(derived, InvoiceDoc | CreditMemoDoc):
                 derived_docs[key] = derived
@@ -188,15 +217,20 @@ def replay(
             settlement = normalize_settlement(group, txns)
             key = journal_key(FinancialEventGroupId(group_id))
             result = plan_settlement_journal(settlement, ctx.mapping, catalog=ctx.catalog)
-            existing = get_document_by_key(session, key)
+            existing = current_document(session, ctx.id, key)
             report.items.append(
                 _compare(str(settlement.settlement_id), key, "journal", result, existing)
             )
             if isinstance(result, JournalDoc):
                 derived_docs[key] = result
     if dry_run:
+        if correct:
+            for item in report.items:
+                if item.action == NEEDS_CORRECTION:
+                    item.action = CORRECT
+                    item.reason = _CORRECTION_TEXT[item.kind]
         return report
-    _apply(rt, ctx, report, derived_docs)
+    _apply(rt, ctx, report, derived_docs, correct=correct)
     targets = {item.amazon_id for item in report.items} | set(settlement_ids)
     planner_for(rt, ctx).plan_all(only=targets)
     summary = poster_for(rt, ctx).post_all()
@@ -207,17 +241,24 @@ def replay(
 
 
 def _apply(
-    rt: Runtime, ctx: ConnectionContext, report: ReplayReport, derived: dict[str, PlannedDoc]
+    rt: Runtime,
+    ctx: ConnectionContext,
+    report: ReplayReport,
+    derived: dict[str, PlannedDoc],
+    *,
+    correct: bool,
 ) -> None:
     with rt.sessions() as session, session.begin():
         for item in report.items:
-            if item.action == RESEND and item.key in derived:
-                doc = get_document_by_key(session, item.key)
+            if item.action == NEEDS_CORRECTION and correct and item.key in derived:
+                _plan_correction(session, ctx, item, derived[item.key], rt.clock().date())
+            elif item.action == RESEND and item.key in derived:
+                doc = current_document(session, ctx.id, item.key)
                 if doc is not None and doc.state is DocumentState.REJECTED:
                     transition(
                         session, doc, DocumentState.PLANNED, payload=dump_doc(derived[item.key])
                     )
-            elif item.action == NEEDS_CORRECTION:
+            elif item.action == NEEDS_CORRECTION and not correct:
                 open_review_item(
                     session,
                     ctx.id,
@@ -234,6 +275,47 @@ def _apply(
                 amazon_ids=[item.amazon_id, item.key],
                 details={"action": item.action, "changes": item.changes[:20]},
             )
+
+
+def _plan_correction(
+    session: Session, ctx: ConnectionContext, item: ReplayItem, today: PlannedDoc, on: date
+) -> None:
+    """Plan the reversal and the re-issue of a posted document that today's data contradicts."""
+    posted = current_document(session, ctx.id, item.key)
+    assert posted is not None
+    revision = (revision_of(posted.idempotency_key, item.key) or 0) + 1
+    pair: tuple[PlannedDoc, PlannedDoc]
+    if isinstance(today, JournalDoc):
+        pair = correct_journal(load_journal(posted.payload), today, revision=revision)
+        kinds = (DocumentKind.JOURNAL, DocumentKind.JOURNAL)
+    else:
+        assert isinstance(today, InvoiceDoc)
+        invoice = load_invoice(posted.payload)
+        prior = tuple(
+            load_credit_memo(doc.payload)
+            for doc in documents_for_amazon_id(session, item.amazon_id, connection_id=ctx.id)
+            if doc.kind is DocumentKind.CREDIT_MEMO
+            and doc.state is not DocumentState.REJECTED
+            and doc.payload.get("invoice_key") == invoice.key
+        )
+        outcome = correct_invoice(invoice, today, revision=revision, on=on, prior=prior)
+        if isinstance(outcome, Held):
+            item.action = HELD
+            item.reason = outcome.reason
+            return
+        pair = outcome
+        kinds = (DocumentKind.CREDIT_MEMO, DocumentKind.INVOICE)
+    for planned, kind in ((pair[0], kinds[0]), (pair[1], kinds[1])):
+        plan_document(session, ctx.id, planned.key, kind, item.amazon_id, dump_doc(planned))
+    item.action = CORRECT
+    item.reason = _CORRECTION_TEXT[item.kind]
+    resolve_subject(
+        session,
+        ctx.id,
+        item.amazon_id,
+        kind=ReviewKind.CHANGED_AFTER_POSTING,
+        resolution=f"corrected: {pair[0].key} and {pair[1].key}",
+    )
 
 
 def resolve_reviews(

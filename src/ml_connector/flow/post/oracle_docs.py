@@ -59,8 +59,10 @@ def _conversion(currency: str, profile: PostingProfile) -> str | None:
     return None if currency == profile.ledger_currency else profile.conversion_rate_type
 
 
-def line_key(profile: PostingProfile, order_id: str, line_number: int) -> LineKey:
-    return LineKey(profile.line_context, (order_id, str(line_number)))
+def line_key(profile: PostingProfile, transaction_number: str, line_number: int) -> LineKey:
+    """The flexfield key of one invoice line: its invoice's number (the Amazon order id for a
+    first invoice) and line number, unique across re-issued invoices of the same order."""
+    return LineKey(profile.line_context, (transaction_number, str(line_number)))
 
 
 def _account_class(kind: LineKind) -> Literal["Tax", "Revenue"]:
@@ -84,7 +86,7 @@ def invoice_payload(doc: InvoiceDoc, profile: PostingProfile) -> InvoiceCreate:
     distributions: list[InvoiceDistribution] = []
     for line in doc.lines:
         quantity, price = _quantity_and_price(line)
-        key = line_key(profile, doc.amazon_order_id, line.line_number)
+        key = line_key(profile, doc.transaction_number, line.line_number)
         lines.append(
             OracleInvoiceLine(
                 LineNumber=line.line_number,
@@ -189,7 +191,7 @@ def credit_memo_rows(
                 conversion_type=rate_type or "User",
                 conversion_date=memo.transaction_date if rate_type else None,
                 conversion_rate=None if rate_type else Decimal(1),
-                credits=line_key(profile, invoice.amazon_order_id, original.line_number),
+                credits=line_key(profile, invoice.transaction_number, original.line_number),
                 credit_reason=memo.reason[:30] if memo.reason else None,
                 comments=f"Amazon refund {memo.refund_id or memo.key} for {memo.amazon_order_id}",
                 sales_order=memo.amazon_order_id,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ml_connector.domain.ids import FinancialEventGroupId, journal_key
 from ml_connector.flow.mapping.charges import ChargeMapping
 from ml_connector.flow.normalize.settlements import normalize_settlement
+from ml_connector.flow.plan import current_document
 from ml_connector.flow.post.codec import load_journal
 from ml_connector.flow.reconcile.roles import roles_from_mapping
 from ml_connector.flow.reconcile.settlement import reconcile_settlement
@@ -27,7 +28,6 @@ from ml_connector.store import (
     DocumentState,
     RawKind,
     append_event,
-    get_document_by_key,
     list_raw_records,
 )
 
@@ -71,7 +71,11 @@ def reconcile_connection(
             settlement = normalize_settlement(row.payload, by_group.get(row.amazon_id, []))
             if only is not None and not {row.amazon_id, settlement.settlement_id} & only:
                 continue
-            doc = get_document_by_key(session, journal_key(FinancialEventGroupId(row.amazon_id)))
+            # After a correction the re-issued journal stands (the original and its reversal
+            # net out).
+            doc = current_document(
+                session, connection_id, journal_key(FinancialEventGroupId(row.amazon_id))
+            )
             journal = load_journal(doc.payload) if doc is not None else None
             outcome = reconcile_settlement(
                 settlement,

@@ -31,6 +31,10 @@ def register(app: typer.Typer) -> None:
     app.command("sync")(sync.sync)
     app.command("backfill")(sync.backfill)
     app.command("run")(sync.run)
+    # DESIGN.md §6 calls the scale-out process a worker: the same loop, leases keep it safe.
+    app.command("worker", help="Same as `run`: poll connections; run many on shared PostgreSQL.")(
+        sync.run
+    )
     app.command("replay")(replay_cmd.replay_command)
     app.command("reconcile")(replay_cmd.reconcile_command)
     review.app.command("resolve")(replay_cmd.resolve_command)

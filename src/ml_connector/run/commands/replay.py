@@ -63,12 +63,22 @@ def replay_command(
             "Oracle rejected. Posted documents are never changed.",
         ),
     ] = True,
+    correct: Annotated[
+        bool,
+        typer.Option(
+            "--correct",
+            help="For posted documents that differ: post the correction (a credit memo plus a "
+            "new invoice, or a reversing journal plus a new journal). Posted documents are never "
+            "edited.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Re-derive documents from the stored Amazon records with today's mapping.
 
     Examples: [bold]ml-connector replay -c acme-us 111-1234567-1234567[/bold] (dry run) ·
-    [bold]ml-connector replay -c acme-us --settlement 12345678901 --apply[/bold]
+    [bold]ml-connector replay -c acme-us --settlement 12345678901 --apply[/bold] ·
+    [bold]ml-connector replay -c acme-us 111-1234567-1234567 --apply --correct[/bold]
     """
 
     def go() -> None:
@@ -83,6 +93,7 @@ def replay_command(
                 settlement_ids=settlement or (),
                 since=when,
                 dry_run=dry_run,
+                correct=correct,
             )
         if as_json:
             print_json(
