@@ -26,9 +26,13 @@ from ml_connector.flow.plan import Planner, PlanSummary
 from ml_connector.flow.post.poster import Poster, PosterSettings, PostSummary
 from ml_connector.flow.reconcile.run import reconcile_connection
 from ml_connector.store import (
+    LeaseToken,
     RunStatus,
     claim_lease,
+    expire_lease,
     finish_run,
+    heartbeat,
+    lease_owner,
     release_lease,
     start_run,
 )
@@ -37,7 +41,9 @@ from ml_connector.store.tables import Run
 _log = structlog.get_logger(__name__)
 
 Progress = Callable[[str, int], None]
-LEASE_TTL = timedelta(minutes=30)
+# Renewed between stages; a worker that dies loses it within this time, or at once when it
+# died on this host (its process id is gone).
+LEASE_TTL = timedelta(minutes=10)
 
 
 class Busy(Exception):
@@ -69,6 +75,35 @@ class SyncReport:
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead_local_owner(owner: str | None) -> bool:
+    """True when the lease owner is a process of this host that no longer exists."""
+    if not owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _claim(rt: Runtime, connection_id: int, now: datetime) -> LeaseToken | None:
+    with rt.sessions() as session, session.begin():
+        lease = claim_lease(session, connection_id, "sync", worker_name(), LEASE_TTL, now=now)
+        if lease is not None:
+            return lease
+        owner = lease_owner(session, connection_id, "sync")
+        if _dead_local_owner(owner) and owner is not None:
+            _log.warning("sync.lease.reclaimed", owner=owner)
+            expire_lease(session, connection_id, "sync", owner, now=now)
+            return claim_lease(session, connection_id, "sync", worker_name(), LEASE_TTL, now=now)
+        return None
 
 
 def regions_and_marketplaces(ctx: ConnectionContext) -> dict[str, list[str]]:
@@ -113,11 +148,18 @@ def run_cycle(
     now = rt.clock()
     report = SyncReport(connection=ctx.name, started=now)
     initial_start = now - timedelta(days=ctx.config.cadences.initial_history_days)
+    claimed = _claim(rt, ctx.id, now)
+    if claimed is None:
+        raise Busy(f"connection {ctx.name!r} is being synced by another worker")
+    lease: LeaseToken = claimed
     with rt.sessions() as session, session.begin():
-        lease = claim_lease(session, ctx.id, "sync", worker_name(), LEASE_TTL, now=now)
-        if lease is None:
-            raise Busy(f"connection {ctx.name!r} is being synced by another worker")
         run = start_run(session, ctx.id, "+".join(streams), now=now)
+
+    def beat() -> None:
+        nonlocal lease
+        with rt.sessions() as session, session.begin():
+            lease = heartbeat(session, lease, LEASE_TTL, now=rt.clock())
+
     status, error = RunStatus.FAILED, None
     try:
         if "orders" in streams:
@@ -131,6 +173,7 @@ def run_cycle(
                 since=since,
                 progress=progress,
             )
+        beat()
         if "finances" in streams:
             report.finances = pull_finances(
                 rt.sessions,
@@ -141,8 +184,11 @@ def run_cycle(
                 since=since,
                 progress=progress,
             )
+        beat()
         report.plan = planner_for(rt, ctx).plan_all()
+        beat()
         report.post = poster_for(rt, ctx).post_all(progress=progress)
+        beat()
         report.reconciliation = reconcile_connection(rt.sessions, ctx.id, ctx.mapping, now=now)
         status = (
             RunStatus.PARTIAL if report.post.rejected or report.post.retry else RunStatus.SUCCEEDED

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ml_connector.context import Runtime
 from ml_connector.pipeline import SyncReport, sync_connection
@@ -34,7 +34,7 @@ from ml_connector.store import (
     update_connection,
 )
 from ml_connector.store.secrets import Keyring
-from ml_connector.store.tables import Document, Lease, ReviewItem
+from ml_connector.store.tables import Document, ReviewItem
 from ml_connector_sim.amazon import (
     AmazonWorld,
     GeneratorParams,
@@ -70,6 +70,13 @@ CASH_IN_TRANSIT = "10500"
 CHARGE_ACCOUNTS = {"SHIPPING": "40200", "GIFT_WRAP": "40300", "DISCOUNT": "40900"}
 
 UNSETTLED = ("sending", "retry", "planned")
+
+
+def amazon_options(**changes: Any) -> AmazonOptions:
+    """The Amazon simulator sped up AMAZON_SCALE times, announcing Amazon's published rates in
+    ``x-amzn-RateLimit-Limit`` as Amazon does; the connection's ``rate_limit_scale`` applies the
+    same speed-up to them (see test_e2e_pacing.py)."""
+    return AmazonOptions(time_scale=AMAZON_SCALE, **changes)
 
 
 def small_world(orders: int = 100, seed: int = 7) -> AmazonWorld:
@@ -132,11 +139,6 @@ class Books:
     def unsettled(self) -> list[Document]:
         return [d for d in self.documents() if d.state.value in UNSETTLED]
 
-    def expire_leases(self) -> None:
-        """What 30 minutes of wall time do to the lease of a worker that was SIGKILLed."""
-        with self.rt.sessions() as session, session.begin():
-            session.execute(update(Lease).values(expires_at=None, owner=None))
-
     def oracle_counts(self) -> tuple[int, int, int]:
         state = self.oracle.state
         return len(state.invoices), len(state.credit_memos), len(state.journal_batches)
@@ -193,7 +195,7 @@ def _amazon(
     if given is not None:
         yield given
         return
-    with running_amazon_sim(world, options or AmazonOptions(time_scale=AMAZON_SCALE)) as sim:
+    with running_amazon_sim(world, options or amazon_options()) as sim:
         yield sim
 
 

@@ -33,6 +33,7 @@ from e2e_support import (
 )
 
 from ml_connector.store import DocumentState, ReviewKind, ReviewStatus
+from ml_connector_sim.oracle.state import JournalBatch
 
 
 def _check_invoices(books: Books, order_ids: set[str]) -> None:
@@ -101,7 +102,7 @@ def _check_credit_memos(books: Books, invoiced: set[str]) -> int:
 def _check_journals(books: Books, reconciliation: list[dict[str, object]]) -> None:
     batches = books.oracle.state.journal_batches
     assert duplicates([b.name for b in batches]) == []
-    by_group: dict[str, list[object]] = defaultdict(list)
+    by_group: dict[str, list[JournalBatch]] = defaultdict(list)
     for batch in batches:
         for journal in batch.journals:
             by_group[journal.references["REFERENCE7"]].append(batch)
@@ -111,10 +112,10 @@ def _check_journals(books: Books, reconciliation: list[dict[str, object]]) -> No
         group_id = group["FinancialEventGroupId"]
         assert len(by_group[group_id]) == 1, f"group {group_id}: {len(by_group[group_id])}"
         batch = by_group[group_id][0]
-        lines = [line for journal in batch.journals for line in journal.lines]  # type: ignore[attr-defined]
+        lines = [line for journal in batch.journals for line in journal.lines]
         total_dr = sum((line.entered_dr or Decimal(0) for line in lines), Decimal(0))
         total_cr = sum((line.entered_cr or Decimal(0) for line in lines), Decimal(0))
-        assert total_dr == total_cr, f"batch {batch.name} does not balance"  # type: ignore[attr-defined]
+        assert total_dr == total_cr, f"batch {batch.name} does not balance"
         cash = sum(
             (
                 (line.entered_dr or Decimal(0)) - (line.entered_cr or Decimal(0))
@@ -142,7 +143,8 @@ def test_one_sync_books_every_order_refund_and_settlement(
         shipped = shipped_orders(world)
         held = {o["orderId"] for o in shipped if order_skus(o) & unmapped}
         mapped = {o["orderId"] for o in shipped} - held
-        assert len(mapped) == 88 and len(held) == 6
+        assert len(mapped) == 88
+        assert len(held) == 6
 
         report = books.sync()
 
@@ -152,7 +154,8 @@ def test_one_sync_books_every_order_refund_and_settlement(
         memos = _check_credit_memos(books, mapped)
         assert memos == len(books.oracle.state.credit_memos) >= 1
         _check_journals(books, report.reconciliation)
-        assert report.post.rejected == 0 and report.post.retry == 0
+        assert report.post.rejected == 0
+        assert report.post.retry == 0
         open_unmapped = {
             i.subject_amazon_id
             for i in books.review_items()
@@ -181,5 +184,6 @@ def test_one_sync_books_every_order_refund_and_settlement(
         third = books.sync()
         assert books.oracle_counts() == counts
         assert [(d.idempotency_key, d.state) for d in books.documents()] == documents
-        assert third.plan.planned == {} and third.post.posted == {}
+        assert third.plan.planned == {}
+        assert third.post.posted == {}
         assert third.plan.changed_after_posting == 0

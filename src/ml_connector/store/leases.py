@@ -89,6 +89,30 @@ def claim_lease(
     return LeaseToken(connection_id, stream, owner, int(generation), expires)
 
 
+def lease_owner(session: Session, connection_id: int, stream: str) -> str | None:
+    """Who holds (or last held) the lease, for a caller deciding whether the holder is dead."""
+    return session.scalar(
+        select(Lease.owner).where(Lease.connection_id == connection_id, Lease.stream == stream)
+    )
+
+
+def expire_lease(
+    session: Session, connection_id: int, stream: str, owner: str, *, now: datetime | None = None
+) -> bool:
+    """End the lease of ``owner`` at once (it is known dead); False if someone else holds it.
+
+    The next claim raises the generation, so anything the dead owner might still write is fenced.
+    """
+    at = now or utcnow()
+    result = session.execute(
+        update(Lease)
+        .where(Lease.connection_id == connection_id, Lease.stream == stream, Lease.owner == owner)
+        .values(expires_at=at, updated_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
 def _fenced_update(session: Session, token: LeaseToken, **values: object) -> bool:
     result = session.execute(
         update(Lease)

@@ -31,9 +31,12 @@ class TokenBucket:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        header_scale: float = 1.0,
     ) -> None:
         if not (rate > 0 and math.isfinite(rate)):
             raise ValueError(f"rate must be a positive number, got {rate!r}")
+        # A simulator running time faster announces real rates; its speed-up applies to them.
+        self._header_scale = header_scale
         if not (burst >= 1 and math.isfinite(burst)):
             raise ValueError(f"burst must be at least 1, got {burst!r}")
         self._rate = float(rate)
@@ -113,7 +116,7 @@ class TokenBucket:
             rate = float(value.strip())
         except ValueError:
             return False
-        return self.update_rate(rate)
+        return self.update_rate(rate * self._header_scale)
 
 
 class RateLimiter(Generic[K]):
@@ -125,8 +128,11 @@ class RateLimiter(Generic[K]):
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        scale: float = 1.0,
     ) -> None:
+        """``scale`` speeds every rate up, defaults and header-announced alike (simulators)."""
         self._defaults = defaults
+        self._scale = scale
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -137,7 +143,13 @@ class RateLimiter(Generic[K]):
             found = self._buckets.get(key)
             if found is None:
                 rate, burst = self._defaults(key)
-                found = TokenBucket(rate, burst, clock=self._clock, sleep=self._sleep)
+                found = TokenBucket(
+                    rate * self._scale,
+                    burst,
+                    clock=self._clock,
+                    sleep=self._sleep,
+                    header_scale=self._scale,
+                )
                 self._buckets[key] = found
             return found
 
