@@ -210,7 +210,7 @@ class BulkImports:
                 text = self.job_log(job.request_id) if job.request_id else None
             except RemoteError as exc:
                 text = f"(log unavailable: {exc.message})"
-            parts.append(f"{label}: {text or '(no log)'}")
+            parts.append(f"[{label}]\n{text or '(no log)'}")
         return "\n".join(parts)[-8000:]
 
     # -- whole imports ------------------------------------------------------------------------
@@ -284,7 +284,11 @@ def _failure_text(what: str, outcome: ImportOutcome) -> str:
     failed = ", ".join(
         f"{job.name or job.request_id}={job.state.value}" for job in outcome.job.failures()
     )
-    lines = [line.strip() for line in (outcome.log_excerpt or "").splitlines() if line.strip()]
+    lines = [
+        line.strip()
+        for line in (outcome.log_excerpt or "").splitlines()
+        if line.strip() and not line.startswith(("[", "=="))  # our job labels, file banners
+    ]
     # Oracle's own reason is the last ERROR line; the execution report after it only counts rows.
     errors = [line for line in lines if "ERROR" in line.upper()]
     chosen = errors[-1] if errors else (lines[-1] if lines else "")
