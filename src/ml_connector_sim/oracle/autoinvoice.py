@@ -28,6 +28,7 @@ from ml_connector_sim.oracle.checks import (
 )
 from ml_connector_sim.oracle.state import EssStatus, InterfaceError, Transaction
 from ml_connector_sim.oracle.tenant import TransactionClass
+from ml_connector_sim.oracle.transactions import new_transaction
 
 if TYPE_CHECKING:
     from ml_connector_sim.oracle.context import SimContext
@@ -448,27 +449,16 @@ def _build(
     if any(m.errors for m in members):
         return None
     legal_entity = setup.legal_entity(header.business_unit.legal_entity)
-    return Transaction(
-        transaction_id=ctx.state.new_transaction_id(),
+    return new_transaction(
+        ctx,
+        header,
         kind="credit_memo" if cm else "invoice",
-        business_unit=bu,
-        source=source,
-        transaction_type=header.trx_type.name,
         number=number or "",
-        transaction_date=trx_date,
-        accounting_date=gl_date,
-        customer_number=header.customer.account_number,
-        customer_name=header.customer.party_name,
-        party_id=header.customer.party_id,
-        site=header.site,
-        currency=header.currency,
-        status="Complete",
-        header={
+        attributes={
             "LegalEntityIdentifier": legal_entity.identifier,
             "PaymentTerms": None if cm else (first.get("TERM_NAME") or None),
             "InternalNotes": first.get("INTERNAL_NOTES") or None,
             "Comments": first.get("COMMENTS") or None,
-            **header.conversion,
         },
         lines=out_lines,
         distributions=out_dists,

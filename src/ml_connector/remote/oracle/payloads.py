@@ -107,8 +107,17 @@ class InvoiceDistribution(BaseModel):
     Comments: str | None = None
 
 
-class InvoiceCreate(BaseModel):
-    """One complete deep POST: Oracle does not accept lines, distributions or DFFs later."""
+def _require_unique(numbers: list[int]) -> None:
+    if len(set(numbers)) != len(numbers):
+        raise ValueError("LineNumber values must be unique")
+
+
+class _TransactionCreate(BaseModel):
+    """What an invoice and a credit memo create body share.
+
+    The leading header attributes (subclasses add theirs after these, so the wire order is
+    unchanged), the idempotency lookup key and the wire form.
+    """
 
     model_config = _STRICT
 
@@ -119,6 +128,23 @@ class InvoiceCreate(BaseModel):
     TransactionDate: dt.date
     AccountingDate: dt.date | None = None
     BillToCustomerNumber: str = Field(min_length=1, max_length=30)
+
+    def _lookup_key(self, cross_reference: str | None, missing: str) -> tuple[str, str]:
+        """Number first, then reference; ``missing`` is the error when there is neither."""
+        if self.TransactionNumber:
+            return ("TransactionNumber", self.TransactionNumber)
+        if cross_reference:
+            return ("CrossReference", cross_reference)
+        raise ValueError(missing)
+
+    def wire(self) -> dict[str, Any]:
+        """The POST body: Oracle names, no nulls, money still `Decimal` (see `wire.encode`)."""
+        return self.model_dump(mode="python", exclude_none=True)
+
+
+class InvoiceCreate(_TransactionCreate):
+    """One complete deep POST: Oracle does not accept lines, distributions or DFFs later."""
+
     BillToSite: str | None = Field(default=None, max_length=150)
     InvoiceCurrencyCode: str = Field(pattern=r"^[A-Z]{3}$")
     ConversionRateType: str | None = None
@@ -139,8 +165,7 @@ class InvoiceCreate(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> InvoiceCreate:
         numbers = [line.LineNumber for line in self.receivablesInvoiceLines]
-        if len(set(numbers)) != len(numbers):
-            raise ValueError("LineNumber values must be unique")
+        _require_unique(numbers)
         dists = self.receivablesInvoiceDistributions or []
         for dist in dists:
             if dist.InvoiceLineNumber is not None and dist.InvoiceLineNumber not in numbers:
@@ -160,15 +185,10 @@ class InvoiceCreate(BaseModel):
     @property
     def lookup_key(self) -> tuple[str, str]:
         """The idempotency key used to find this invoice again: number first, then reference."""
-        if self.TransactionNumber:
-            return ("TransactionNumber", self.TransactionNumber)
-        if self.CrossReference:
-            return ("CrossReference", self.CrossReference)
-        raise ValueError("invoice has neither TransactionNumber nor CrossReference to look up")
-
-    def wire(self) -> dict[str, Any]:
-        """The POST body: Oracle names, no nulls, money still `Decimal` (see `wire.encode`)."""
-        return self.model_dump(mode="python", exclude_none=True)
+        return self._lookup_key(
+            self.CrossReference,
+            "invoice has neither TransactionNumber nor CrossReference to look up",
+        )
 
 
 class Invoice(BaseModel):
@@ -213,18 +233,9 @@ class CreditMemoDistribution(BaseModel):
     CreditMemoLineNumber: int | None = None
 
 
-class CreditMemoCreate(BaseModel):
+class CreditMemoCreate(_TransactionCreate):
     """An on-account credit memo (`receivablesCreditMemos`): REST cannot name an invoice."""
 
-    model_config = _STRICT
-
-    BusinessUnit: str = Field(min_length=1, max_length=240)
-    TransactionSource: str = Field(min_length=1)
-    TransactionType: str = Field(min_length=1)
-    TransactionNumber: str | None = Field(default=None, max_length=20)
-    TransactionDate: dt.date
-    AccountingDate: dt.date | None = None
-    BillToCustomerNumber: str = Field(min_length=1, max_length=30)
     BillToSite: str | None = None
     CreditMemoCurrency: str = Field(pattern=r"^[A-Z]{3}$")
     ConversionRateType: str | None = None
@@ -239,21 +250,14 @@ class CreditMemoCreate(BaseModel):
 
     @model_validator(mode="after")
     def _unique_lines(self) -> CreditMemoCreate:
-        numbers = [line.LineNumber for line in self.receivablesCreditMemoLines]
-        if len(set(numbers)) != len(numbers):
-            raise ValueError("LineNumber values must be unique")
+        _require_unique([line.LineNumber for line in self.receivablesCreditMemoLines])
         return self
 
     @property
     def lookup_key(self) -> tuple[str, str]:
-        if self.TransactionNumber:
-            return ("TransactionNumber", self.TransactionNumber)
-        if self.CrossReference:
-            return ("CrossReference", self.CrossReference)
-        raise ValueError("credit memo has neither TransactionNumber nor CrossReference")
-
-    def wire(self) -> dict[str, Any]:
-        return self.model_dump(mode="python", exclude_none=True)
+        return self._lookup_key(
+            self.CrossReference, "credit memo has neither TransactionNumber nor CrossReference"
+        )
 
 
 class CreditMemo(BaseModel):
