@@ -33,9 +33,11 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_order_changed_after_posting_is_held_for_review_not_rewritten(tmp_path: Path) -> None:
+def test_order_changed_after_posting_is_held_for_review_not_rewritten(
+    tmp_path: Path, database_url: str
+) -> None:
     world = small_world(60)
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+    url = database_url
     with running_books(tmp_path, world, url, leave_out=0) as books:
         books.sync()
         order = next(
@@ -83,7 +85,9 @@ def test_order_changed_after_posting_is_held_for_review_not_rewritten(tmp_path: 
         assert len([i for i in books.review_items() if i.kind is items[0].kind]) == 1
 
 
-def test_oracle_rejection_is_recorded_with_oracles_message(tmp_path: Path) -> None:
+def test_oracle_rejection_is_recorded_with_oracles_message(
+    tmp_path: Path, database_url: str
+) -> None:
     """The pod has no customer account for amazon.ca: Oracle refuses those invoices."""
     data = default_setup().model_dump(mode="json", by_alias=True)
     customers = data["receivables"]["customers"]
@@ -96,7 +100,7 @@ def test_oracle_rejection_is_recorded_with_oracles_message(tmp_path: Path) -> No
         if o["salesChannel"]["marketplaceId"] == "A2EUQ1WTGCTBG2"
     }
     assert canadian
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+    url = database_url
     with running_books(tmp_path, world, url, leave_out=0, setup=setup) as books:
         report = books.sync()
 
