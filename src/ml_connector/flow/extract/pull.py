@@ -173,7 +173,14 @@ def pull_orders(
                 for record in page.records:
                     order_id = str(record.raw["orderId"])
                     _store(
-                        session, connection_id, RawKind.ORDER, order_id, record.raw, summary, now
+                        session,
+                        connection_id,
+                        RawKind.ORDER,
+                        order_id,
+                        record.raw,
+                        summary,
+                        now,
+                        client.last_request_id,
                     )
             crashpoints.hit("extract.orders.page_committed")
             if progress:
@@ -236,7 +243,16 @@ def pull_finances(
             for record in records:
                 group_id = str(record.raw["FinancialEventGroupId"])
                 owner[group_id] = client
-                _store(session, connection_id, RawKind.GROUP, group_id, record.raw, summary, now)
+                _store(
+                    session,
+                    connection_id,
+                    RawKind.GROUP,
+                    group_id,
+                    record.raw,
+                    summary,
+                    now,
+                    client.last_request_id,
+                )
         summary.pages += 1
         crashpoints.hit("extract.groups.committed")
     with _tx(sessions) as session:
@@ -257,6 +273,7 @@ def pull_finances(
                     transaction.raw,
                     summary,
                     now,
+                    group_client.last_request_id,
                 )
             advance_cursor(session, connection_id, GROUP_READ_PREFIX + group_id, now, now=now)
         crashpoints.hit("extract.transactions.group_committed")

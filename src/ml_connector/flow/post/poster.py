@@ -65,6 +65,7 @@ class Poster(BulkPosting):
                 invoice.TransactionNumber,
                 summary,
                 created=outcome.created,
+                request_id=self._receivables.client.last_request_id,
             )
             if progress:
                 progress("invoices", 1)

@@ -11,6 +11,7 @@ the retry policy decides whether and when to attempt again.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -82,6 +83,12 @@ class SpApiClient:
             credentials, http=self.http, token_url=lwa_url
         )
         self._auth = LwaAuth(self.tokens)
+        self._last = threading.local()
+
+    @property
+    def last_request_id(self) -> str | None:
+        """Amazon's x-amzn-RequestId of the last response this thread received (audit trail)."""
+        return getattr(self._last, "request_id", None)
 
     def __repr__(self) -> str:
         return f"SpApiClient(seller_id={self.seller_id!r}, region={self.region.value!r})"
@@ -135,6 +142,7 @@ class SpApiClient:
             except httpx.TransportError as exc:
                 raise error_from_transport(exc, operation=operation) from None
             bucket.update_rate_from_header(response.headers.get("x-amzn-RateLimit-Limit"))
+            self._last.request_id = request_id_of(response)
             _log.debug(
                 "spapi.call",
                 operation=operation,

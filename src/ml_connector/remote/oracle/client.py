@@ -13,6 +13,7 @@ Rules it enforces for all resources:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -85,6 +86,7 @@ class FusionClient:
         self._limiter = limiter or RateLimiter[str](lambda op: configured.get(op, DEFAULT_RATE))
         self._redactor = redactor
         self._monotonic = monotonic
+        self._last = threading.local()
 
     def close(self) -> None:
         if self._own_http:
@@ -100,6 +102,11 @@ class FusionClient:
         return f"FusionClient(origin={self.endpoint.origin!r})"
 
     # -- single calls -----------------------------------------------------------------------
+
+    @property
+    def last_request_id(self) -> str | None:
+        """Oracle's ECID of the last response this thread received, for the audit trail."""
+        return getattr(self._last, "request_id", None)
 
     def get(self, path: str, params: Mapping[str, str] | None = None, *, operation: str) -> Any:
         """GET a resource (retried on 429, 5xx and transport failures)."""
@@ -210,12 +217,13 @@ class FusionClient:
                 "oracle.call", operation=operation, method=method, error=type(exc).__name__
             )
             raise error_from_transport(exc, operation=operation) from None
+        self._last.request_id = request_id_of(response)
         _log.info(
             "oracle.call",
             operation=operation,
             method=method,
             status=response.status_code,
-            ecid=request_id_of(response),
+            ecid=self._last.request_id,
             ms=round((self._monotonic() - started) * 1000),
         )
         return response

@@ -66,6 +66,7 @@ class Receivables:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._client = client
+        self.client = client  # callers read its last_request_id for their audit trail
         self._attempts = create_attempts
         self._backoff = backoff or RetryPolicy()
         self._sleep = sleep
