@@ -25,6 +25,7 @@ from ml_connector.flow.extract.pull import PullSummary, pull_finances, pull_orde
 from ml_connector.flow.plan import Planner, PlanSummary
 from ml_connector.flow.post.poster import Poster, PosterSettings, PostSummary
 from ml_connector.flow.reconcile.run import reconcile_connection
+from ml_connector.observability import metrics
 from ml_connector.store import (
     LeaseToken,
     RunStatus,
@@ -206,6 +207,9 @@ def run_cycle(
                 session, current, status, counts=report.counts(), error=error, now=report.finished
             )
             release_lease(session, lease, now=report.finished)
+        metrics.sync_duration.labels(stream="+".join(streams)).observe(
+            (report.finished - report.started).total_seconds()
+        )
         _log.info("sync.finished", connection=ctx.name, status=status.value, **report.counts())
     return report
 

@@ -29,3 +29,21 @@ def test_an_invoice_traces_to_its_order_with_both_request_ids(sim_seller: Factor
     assert str(posted.oracle_id) in posted_event.oracle_ids
     # Looking up by the Oracle id leads back to the same order's story.
     assert {e.id for e in by_oracle} >= {posted_event.id}
+
+
+def test_metrics_count_what_was_posted(sim_seller: Factory) -> None:
+    from prometheus_client import REGISTRY
+
+    def posted(kind: str) -> float:
+        value = REGISTRY.get_sample_value("mlc_documents_posted_total", {"kind": kind})
+        return value or 0.0
+
+    seller = sim_seller(orders=20)
+    before = posted("invoice")
+    report = seller.sync()
+    assert posted("invoice") - before == report.post.posted["invoice"]
+    runs = REGISTRY.get_sample_value(
+        "mlc_sync_duration_seconds_count", {"stream": "orders+finances"}
+    )
+    assert runs is not None
+    assert runs >= 1

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ml_connector.errors import AuthError, ConflictError, RemoteError, ValidationError
 from ml_connector.flow.post.codec import load_invoice
 from ml_connector.flow.post.oracle_docs import PostingProfile, invoice_payload
+from ml_connector.observability import metrics
 from ml_connector.remote.oracle import BulkImports, ImportStillRunning, Receivables
 from ml_connector.run import crashpoints
 from ml_connector.store import (
@@ -173,6 +174,7 @@ class OutboxSteps:
             )
             kind = doc.kind
         summary.count_posted(kind, created=created)
+        metrics.documents_posted.labels(kind=kind.value).inc()
         crashpoints.hit(f"post.{kind.value}.recorded")
 
     def _failed(self, doc_id: int, exc: Exception, summary: PostSummary) -> None:
@@ -182,6 +184,7 @@ class OutboxSteps:
             doc = get_document(session, doc_id)
             assert doc is not None
             target = DocumentState.REJECTED if rejected else DocumentState.RETRY
+            kind = doc.kind
             transition(session, doc, target, error=message, now=self._clock())
             request_id = exc.request_id if isinstance(exc, RemoteError) else None
             append_event(
@@ -204,6 +207,8 @@ class OutboxSteps:
                     now=self._clock(),
                 )
         summary.bump("rejected" if rejected else "retry")
+        if rejected:
+            metrics.documents_rejected.labels(kind=kind.value).inc()
         _log.warning(
             "post.failed", key=doc_id, outcome="rejected" if rejected else "retry", error=message
         )
