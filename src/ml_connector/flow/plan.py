@@ -10,7 +10,7 @@ difference is recorded for review instead.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -293,11 +293,7 @@ class Planner:
     def _plan_settlements(self, summary: PlanSummary, only: set[str] | None) -> None:
         with self._tx() as session:
             keys = self._existing_keys(session)
-            by_group: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-            for row in list_raw_records(session, self.connection_id, RawKind.TRANSACTION):
-                for ident in row.payload.get("relatedIdentifiers") or ():
-                    if ident.get("relatedIdentifierName") == "FINANCIAL_EVENT_GROUP_ID":
-                        by_group[str(ident.get("relatedIdentifierValue"))].append(row.payload)
+            by_group = transactions_by_group(session, self.connection_id)
             for row in list_raw_records(session, self.connection_id, RawKind.GROUP):
                 if row.payload.get("ProcessingStatus") != "Closed":
                     continue
@@ -319,6 +315,16 @@ class Planner:
                     (row.amazon_id,),
                     summary,
                 )
+
+
+def transactions_by_group(session: Session, connection_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Stored transactions by the settlement (financial event group) they belong to."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in list_raw_records(session, connection_id, RawKind.TRANSACTION):
+        for ident in row.payload.get("relatedIdentifiers") or ():
+            if ident.get("relatedIdentifierName") == "FINANCIAL_EVENT_GROUP_ID":
+                grouped[str(ident.get("relatedIdentifierValue"))].append(row.payload)
+    return grouped
 
 
 def current_document(session: Session, connection_id: int, base_key: str) -> Document | None:

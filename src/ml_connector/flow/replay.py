@@ -35,7 +35,7 @@ from ml_connector.flow.accounting import plan_invoice, plan_settlement_journal
 from ml_connector.flow.accounting.corrections import correct_invoice, correct_journal
 from ml_connector.flow.normalize.orders import normalize_order
 from ml_connector.flow.normalize.settlements import normalize_settlement
-from ml_connector.flow.plan import current_document
+from ml_connector.flow.plan import current_document, transactions_by_group
 from ml_connector.flow.post.codec import (
     PlannedDoc,
     dump_doc,
@@ -131,13 +131,7 @@ def _settlement_targets(
     wanted = set(ids)
     if not wanted:
         return {}
-    transactions: dict[str, list[dict[str, Any]]] = {}
-    for row in list_raw_records(session, ctx.id, RawKind.TRANSACTION):
-        for ident in row.payload.get("relatedIdentifiers") or ():
-            name = ident.get("relatedIdentifierName")
-            value = str(ident.get("relatedIdentifierValue"))
-            if name == "FINANCIAL_EVENT_GROUP_ID":
-                transactions.setdefault(value, []).append(row.payload)
+    transactions = transactions_by_group(session, ctx.id)
     found: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
     for row in list_raw_records(session, ctx.id, RawKind.GROUP):
         group_transactions = transactions.get(row.amazon_id, [])

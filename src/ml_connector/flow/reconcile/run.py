@@ -8,7 +8,6 @@ so the dashboard, `audit show` and `reconcile` all read the same figures.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ml_connector.domain.ids import FinancialEventGroupId, journal_key
 from ml_connector.flow.mapping.charges import ChargeMapping
 from ml_connector.flow.normalize.settlements import normalize_settlement
-from ml_connector.flow.plan import current_document
+from ml_connector.flow.plan import current_document, transactions_by_group
 from ml_connector.flow.post.codec import load_journal
 from ml_connector.flow.reconcile.roles import roles_from_mapping
 from ml_connector.flow.reconcile.settlement import reconcile_settlement
@@ -30,15 +29,6 @@ from ml_connector.store import (
     append_event,
     list_raw_records,
 )
-
-
-def _transactions_by_group(session: Session, connection_id: int) -> dict[str, list[Any]]:
-    grouped: dict[str, list[Any]] = defaultdict(list)
-    for row in list_raw_records(session, connection_id, RawKind.TRANSACTION):
-        for ident in row.payload.get("relatedIdentifiers") or ():
-            if ident.get("relatedIdentifierName") == "FINANCIAL_EVENT_GROUP_ID":
-                grouped[str(ident.get("relatedIdentifierValue"))].append(row.payload)
-    return grouped
 
 
 def _report_totals(session: Session, connection_id: int) -> dict[str, Decimal]:
@@ -63,7 +53,7 @@ def reconcile_connection(
     roles = roles_from_mapping(mapping)
     results: list[dict[str, Any]] = []
     with sessions() as session, session.begin():
-        by_group = _transactions_by_group(session, connection_id)
+        by_group = transactions_by_group(session, connection_id)
         reports = _report_totals(session, connection_id)
         for row in list_raw_records(session, connection_id, RawKind.GROUP):
             if row.payload.get("ProcessingStatus") != "Closed":
