@@ -144,7 +144,25 @@ class ConnectionContext:
 
 
 def load_mappings(config: ConnectionConfig) -> tuple[ChargeMapping, Catalog]:
+    """Both mapping files, validated, and checked against the connection's Oracle names.
+
+    The charge mapping's ``[journal]`` section names the ledger, source and category the planned
+    journals carry; the connection names what the GL import file is sent with. Two different
+    answers would post one thing and record another, so a difference is refused here.
+    """
     mapping = load_mapping(config.mappings.charges)
+    journal, oracle = mapping.journal, config.oracle
+    mismatches = [
+        f"[journal] {field} = {mine!r} but the connection's Oracle {name} is {theirs!r}"
+        for field, mine, name, theirs in (
+            ("ledger", journal.ledger, "ledger", oracle.ledger),
+            ("source", journal.source, "journal_source", oracle.journal_source),
+            ("category", journal.category, "journal_category", oracle.journal_category),
+        )
+        if mine != theirs
+    ]
+    if mismatches:
+        raise ConfigError(f"{config.mappings.charges}: " + "; ".join(mismatches))
     return mapping, load_catalog(config.mappings.catalog, mapping.chart)
 
 

@@ -159,7 +159,8 @@ def test_refused_oracle_credentials_stop_the_pass_with_one_clear_error(
     counts = states(seller, DocumentKind.INVOICE)
     # Only the documents already in flight in the 4 workers were tried; the rest were left
     # alone instead of each failing the same way, and none is stuck half-sent.
-    assert counts.get("planned", 0) >= invoices - 2 * 4, counts
+    # Only the documents already in flight on the 4 workers were tried; the rest wait.
+    assert counts.get("planned", 0) >= invoices - 4, counts
     assert set(counts) <= {"planned", "retry"}, counts
     assert not seller.review(ReviewKind.ORACLE_REJECTED)
 

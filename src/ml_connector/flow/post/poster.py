@@ -16,11 +16,12 @@ running (then it waits).
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 
-from ml_connector.errors import RemoteError
+from ml_connector.errors import AuthError, RemoteError
 from ml_connector.flow.post.bulk import BulkPosting
 from ml_connector.flow.post.codec import load_invoice
 from ml_connector.flow.post.oracle_docs import invoice_payload
@@ -46,8 +47,13 @@ class Poster(BulkPosting):
 
     def _post_invoices(self, summary: PostSummary, progress: Progress | None) -> None:
         ids = self._ready(DocumentKind.INVOICE)
+        # Set when Oracle refuses our credentials: the documents not yet started stay planned
+        # instead of each trying (and failing) again.
+        refused = threading.Event()
 
         def one(doc_id: int) -> None:
+            if refused.is_set():
+                return
             doc = self._begin_send(doc_id)
             if doc is None:
                 return
@@ -55,6 +61,8 @@ class Poster(BulkPosting):
             try:
                 outcome = self._receivables.create_or_find_invoice(payload)
             except (RemoteError, ValueError) as exc:
+                if isinstance(exc, AuthError):
+                    refused.set()
                 self._failed(doc_id, exc, summary)
                 return
             crashpoints.hit("post.invoice.oracle_accepted")
