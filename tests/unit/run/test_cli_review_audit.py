@@ -22,6 +22,7 @@ from ml_connector.store import (
     add_connection,
     append_event,
     bind,
+    get_connection,
     open_review_item,
 )
 
@@ -183,3 +184,25 @@ def test_bad_log_level_is_a_usage_error(store: Path) -> None:
     result = runner.invoke(app, ["--log-level", "chatty", "review", "list"])
     assert result.exit_code == 2
     assert "--log-level" in result.stderr
+
+
+def test_review_list_groups_items_by_cause(store: Path) -> None:
+    rt = open_runtime()
+    try:
+        with rt.sessions() as session, session.begin():
+            acme = get_connection(session, "acme").id
+            for order in ("111-2", "111-3"):
+                open_review_item(
+                    session,
+                    acme,
+                    ReviewKind.UNMAPPED_SKU,
+                    order,
+                    "SKU MUG-99 is not in the catalog",
+                )
+    finally:
+        rt.close()
+    result = runner.invoke(app, ["review", "list"])
+    assert result.exit_code == 0, result.output
+    assert "By cause" in result.output
+    cause_lines = [line for line in result.output.splitlines() if "MUG-99" in line]
+    assert any("│ 3 " in line for line in cause_lines), result.output
