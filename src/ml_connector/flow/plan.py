@@ -29,7 +29,7 @@ from ml_connector.domain.ids import (
     journal_key,
     revision_of,
 )
-from ml_connector.domain.orders import OrderState
+from ml_connector.domain.orders import NormalizedOrder, OrderState
 from ml_connector.flow.accounting import (
     plan_cancellation_credit_memo,
     plan_invoice,
@@ -212,7 +212,7 @@ class Planner:
         crashpoints.hit("plan.orders_committed")
 
     def _order_changed(
-        self, session: Session, existing: Document, order: Any, summary: PlanSummary
+        self, session: Session, existing: Document, order: NormalizedOrder, summary: PlanSummary
     ) -> None:
         """An order updated after its invoice was planned: never mutate, record what differs."""
         if order.state is OrderState.CANCELLED and existing.state is DocumentState.POSTED:

@@ -146,6 +146,13 @@ def _settlement_targets(
     return found
 
 
+def _stored_like(derived: PlannedDoc, stored: Document) -> PlannedDoc:
+    """The stored document's payload, read as the same kind of document as `derived`."""
+    if isinstance(derived, JournalDoc):
+        return load_journal(stored.payload)
+    return load_invoice(stored.payload)
+
+
 def _same_identity(derived: PlannedDoc, current: PlannedDoc) -> PlannedDoc:
     """`derived` under the key and number of `current` (a re-issue has its own), so only real
     differences in lines, accounts and amounts count."""
@@ -164,11 +171,7 @@ def _compare(
         return ReplayItem(amazon_id, key, kind, HELD, state, derived.reason)
     if existing is None:
         return ReplayItem(amazon_id, key, kind, PLAN, None, "not planned yet")
-    posted_doc: PlannedDoc = (
-        load_journal(existing.payload)
-        if isinstance(derived, JournalDoc)
-        else load_invoice(existing.payload)
-    )
+    posted_doc = _stored_like(derived, existing)
     changes = [str(change) for change in diff(_same_identity(derived, posted_doc), posted_doc)]
     if existing.state is DocumentState.REJECTED:
         return ReplayItem(amazon_id, key, kind, RESEND, state, existing.last_error or "", changes)
@@ -249,9 +252,10 @@ def _apply(
             elif item.action == RESEND and item.key in derived:
                 doc = current_document(session, ctx.id, item.key)
                 if doc is not None and doc.state is DocumentState.REJECTED:
-                    transition(
-                        session, doc, DocumentState.PLANNED, payload=dump_doc(derived[item.key])
-                    )
+                    # Re-sent under the rejected document's own key and number (a re-issue has
+                    # its own), with today's lines.
+                    today = _same_identity(derived[item.key], _stored_like(derived[item.key], doc))
+                    transition(session, doc, DocumentState.PLANNED, payload=dump_doc(today))
             elif item.action == NEEDS_CORRECTION and not correct:
                 open_review_item(
                     session,
