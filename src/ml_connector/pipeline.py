@@ -21,6 +21,7 @@ import structlog
 
 from ml_connector.context import ConnectionContext, Runtime, open_connection
 from ml_connector.domain.marketplaces import marketplace
+from ml_connector.errors import ConfigError
 from ml_connector.flow.extract.pull import PullSummary, pull_finances, pull_orders
 from ml_connector.flow.plan import Planner, PlanSummary
 from ml_connector.flow.post.poster import Poster, PosterSettings, PostSummary
@@ -112,8 +113,19 @@ def regions_and_marketplaces(ctx: ConnectionContext) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {region: [] for region in ctx.config.amazon.regions}
     for marketplace_id in ctx.config.amazon.marketplace_ids:
         known = marketplace(marketplace_id)
-        if known is not None and known.region in grouped:
-            grouped[known.region].append(marketplace_id)
+        # Skipping a marketplace silently would leave its orders out of the books unnoticed.
+        if known is None:
+            raise ConfigError(
+                f"connection {ctx.name!r}: amazon.marketplace_ids has {marketplace_id!r}, "
+                "which is not an Amazon marketplace id"
+            )
+        if known.region not in grouped:
+            raise ConfigError(
+                f"connection {ctx.name!r}: marketplace {marketplace_id!r} ({known.name}) is in "
+                f"region {known.region}, but amazon.regions is {list(grouped)} (no refresh "
+                "token for it)"
+            )
+        grouped[known.region].append(marketplace_id)
     return grouped
 
 
