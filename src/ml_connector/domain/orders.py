@@ -34,6 +34,8 @@ class OrderState(StrEnum):
 @dataclass(frozen=True, slots=True)
 class OrderLine:
     order_item_id: OrderItemId
+    # Empty when Amazon sent none (the model makes it optional): only on an order not yet
+    # invoiceable, since a shipped order without one is never read.
     sku: SellerSku
     asin: Asin | None
     title: str | None
@@ -72,6 +74,10 @@ class OrderLine:
 
 @dataclass(frozen=True, slots=True)
 class NormalizedOrder:
+    """One order. `marketplace_id` and `currency` are empty only on an order that is neither
+    shipped nor partially shipped and whose record carries none (both are optional at Amazon);
+    an order that is invoiced always has both."""
+
     order_id: AmazonOrderId
     marketplace_id: MarketplaceId
     currency: str

@@ -3,16 +3,28 @@
 Money comes from the item-level `proceeds.breakdowns` (ITEM, SHIPPING, GIFT_WRAP, TAX, DISCOUNT
 with `detailedBreakdowns` by subtype); who owes the tax comes from the item's
 `tax.taxCollections[].model` (`MARKETPLACE_FACILITATOR` → Amazon remits it).
+
+Read per the official model (reference/sp-api/orders_2026-01-01.json), not per our generator:
+- only the fields the model lists as `required` are required to *read* an order. The facts an
+  invoice cannot do without (the marketplace, each item's SKU and proceeds) are checked only for
+  an order that is shipped or partially shipped; an order that will not be invoiced yet is read
+  with those left empty (`""`), like its currency;
+- an enum value (fulfillment status, fulfilled by, proceeds type and subtype, tax collection
+  model) is read without regard to case and kept in the model's spelling; a value the model does
+  not list is a `NormalizeError` naming the field, so the order goes to review;
+- amounts are decimal strings on the wire and JSON numbers are read too; a quantity sent as a
+  string of digits is read as the integer it spells.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from ml_connector.domain.ids import AmazonOrderId, Asin, MarketplaceId, OrderItemId, SellerSku
+from ml_connector.domain.marketplaces import MARKETPLACES
 from ml_connector.domain.money import ZERO, total
 from ml_connector.domain.orders import FulfillmentChannel, NormalizedOrder, OrderLine, OrderState
 from ml_connector.flow.normalize.fields import Node, NormalizeError, money
@@ -28,8 +40,42 @@ _STATES = {
 }
 _CHANNELS = {"AMAZON": FulfillmentChannel.AFN, "MERCHANT": FulfillmentChannel.MFN}
 FACILITATOR_MODEL = "MARKETPLACE_FACILITATOR"
-# Order-level proceeds types charged separately from items; the others aggregate item amounts.
+TAX_MODELS = (FACILITATOR_MODEL,)
+# `ItemProceedsBreakdown.type` and `ItemProceedsDetailedBreakdown.subtype`, as the model lists them.
+ITEM_TYPES = ("ITEM", "SHIPPING", "GIFT_WRAP", "COD_FEE", "OTHER", "TAX", "DISCOUNT")
+SUBTYPES = ("ITEM", "SHIPPING", "GIFT_WRAP", "COD_FEE", "OTHER", "DISCOUNT")
+# `OrderProceedsBreakdown.type`: DELIVERY_TIP is charged apart from the items; the other types
+# aggregate the item amounts already read from the items.
+ORDER_TYPES = (
+    "ITEM",
+    "SHIPPING",
+    "GIFT_WRAP",
+    "COD_FEE",
+    "TAX",
+    "DISCOUNT",
+    "DELIVERY_TIP",
+    "OTHER",
+)
 ORDER_LEVEL_TYPES = frozenset({"DELIVERY_TIP"})
+# Types with an invoice line of their own; the others are kept as `other_charges`.
+_LINE_TYPES = ("ITEM", "SHIPPING", "GIFT_WRAP")
+# States an invoice is (or will soon be) made from: the facts it needs must be there.
+_INVOICED_STATES = (OrderState.SHIPPED, OrderState.PARTIALLY_SHIPPED)
+_MARKETPLACE_BY_NAME = {m.name.casefold(): m.marketplace_id for m in MARKETPLACES}
+
+
+def enum_value(node: Node, values: Iterable[str], field: str) -> str:
+    """`node`'s text in the model's spelling, matched without regard to case or padding.
+
+    A value the model does not list is an error on `node`'s path: the record goes to review
+    instead of being read as something it may not be.
+    """
+    text = node.text()
+    wanted = text.strip().casefold()
+    for value in values:
+        if value.casefold() == wanted:
+            return value
+    raise node.error(f"unknown {field} {text!r}")
 
 
 class _Money:
@@ -58,13 +104,20 @@ class _Money:
 
 
 def _split(node: Node, acc: _Money, prefix: str, default_subtype: str) -> None:
-    """Spread a TAX or DISCOUNT subtotal over its subtypes; the remainder to `default_subtype`."""
+    """Spread a TAX or DISCOUNT subtotal over its subtypes; the remainder to `default_subtype`.
+
+    A detail without a subtype or without a value says nothing the subtotal does not: its money
+    stays in the remainder.
+    """
     subtotal = acc.read(node.req("subtotal"))
     parts = ZERO
     for detail in node.array("detailedBreakdowns"):
-        subtype = detail.req("subtype").text()
-        value = acc.read(detail.req("value"))
-        key = f"{prefix}_{subtype}" if subtype in ("ITEM", "SHIPPING", "GIFT_WRAP") else prefix
+        subtype_node, value_node = detail.get("subtype"), detail.get("value")
+        if subtype_node is None or value_node is None:
+            continue
+        subtype = enum_value(subtype_node, SUBTYPES, "subtype")
+        value = acc.read(value_node)
+        key = f"{prefix}_{subtype}" if subtype in _LINE_TYPES else prefix
         acc.add(key, value)
         parts += value
     acc.add(f"{prefix}_{default_subtype}", subtotal - parts)
@@ -75,17 +128,38 @@ def _optional_text(node: Node, key: str) -> str | None:
     return None if child is None else child.text()
 
 
-def _line(item: Node, acc: _Money, facilitator_default: bool) -> OrderLine:
+def _facilitator(item: Node, facilitator_default: bool) -> bool:
+    """Whether Amazon remits the item's tax: its tax collection model, else the default."""
+    tax = item.get("tax")
+    models = {
+        enum_value(model, TAX_MODELS, "tax collection model")
+        for collection in (tax.array("taxCollections") if tax is not None else [])
+        if (model := collection.get("model")) is not None
+    }
+    return FACILITATOR_MODEL in models or (not models and facilitator_default)
+
+
+def _line(item: Node, acc: _Money, facilitator_default: bool, invoiced: bool) -> OrderLine:
     product = item.req("product")
-    sku = product.req("sellerSku").text()
+    sku_node = product.get("sellerSku")
+    if sku_node is None and invoiced:
+        raise NormalizeError(
+            product.child_path("sellerSku"),
+            "absent on a shipped item: the invoice line's revenue account comes from the SKU",
+        )
     quantity = item.req("quantityOrdered").integer()
     if quantity < 0:
         raise item.req("quantityOrdered").error("must not be negative")
     proceeds = item.get("proceeds")
+    if proceeds is None and invoiced and quantity > 0:
+        raise NormalizeError(
+            item.child_path("proceeds"),
+            "absent on a shipped item (the connector requests includedData=PROCEEDS)",
+        )
     if proceeds is not None:
         for breakdown in proceeds.array("breakdowns"):
-            kind = breakdown.req("type").text()
-            if kind in ("ITEM", "SHIPPING", "GIFT_WRAP"):
+            kind = enum_value(breakdown.req("type"), ITEM_TYPES, "proceeds type")
+            if kind in _LINE_TYPES:
                 acc.add(kind, acc.read(breakdown.req("subtotal")))
             elif kind == "TAX":
                 _split(breakdown, acc, "TAX", "ITEM")
@@ -94,12 +168,12 @@ def _line(item: Node, acc: _Money, facilitator_default: bool) -> OrderLine:
             else:
                 acc.other.append((kind, acc.read(breakdown.req("subtotal"))))
     tax = total(acc.get(k) for k in ("TAX", "TAX_ITEM", "TAX_SHIPPING", "TAX_GIFT_WRAP"))
-    models = {c.req("model").text() for c in (item.get("tax") or Node({})).array("taxCollections")}
-    facilitator = FACILITATOR_MODEL in models or (not models and facilitator_default)
-    promotions = (item.get("promotion") or Node({})).array("breakdowns")
+    facilitator = _facilitator(item, facilitator_default)
+    promotion = item.get("promotion")
+    promotions = promotion.array("breakdowns") if promotion is not None else []
     line = OrderLine(
         order_item_id=OrderItemId(item.req("orderItemId").text()),
-        sku=SellerSku(sku),
+        sku=SellerSku(sku_node.text() if sku_node is not None else ""),
         asin=Asin(asin) if (asin := _optional_text(product, "asin")) else None,
         title=_optional_text(product, "title"),
         quantity=quantity,
@@ -124,6 +198,27 @@ def _line(item: Node, acc: _Money, facilitator_default: bool) -> OrderLine:
     return line
 
 
+def _marketplace(channel: Node, invoiced: bool) -> str:
+    """`salesChannel.marketplaceId`, else the marketplace `marketplaceName` names.
+
+    Both are optional in the model; a shipped order needs one (its customer and cost center
+    depend on it), any other order is read without it.
+    """
+    found = channel.get("marketplaceId")
+    if found is not None:
+        return found.text().strip()
+    name = channel.get("marketplaceName")
+    if name is not None and (known := _MARKETPLACE_BY_NAME.get(name.text().strip().casefold())):
+        return known
+    if not invoiced:
+        return ""
+    named = f" and marketplaceName {name.value!r} names no known marketplace" if name else ""
+    raise NormalizeError(
+        channel.child_path("marketplaceId"),
+        f"absent{named}: a shipped order's customer and cost center depend on it",
+    )
+
+
 def normalize_order(
     raw: Mapping[str, Any], *, path: str = "", facilitator_default: bool = False
 ) -> NormalizedOrder:
@@ -134,33 +229,42 @@ def normalize_order(
     """
     order = Node(raw, path)
     order_id = order.req("orderId").text()
-    channel = order.req("salesChannel")
-    marketplace_id = channel.req("marketplaceId").text()
     fulfillment = order.get("fulfillment")
-    status_node = fulfillment.req("fulfillmentStatus") if fulfillment else None
-    if status_node is None:
+    if fulfillment is None:
         raise NormalizeError(
-            order.child_path("fulfillment"), "required (request includedData=FULFILLMENT)"
+            order.child_path("fulfillment"),
+            "absent: only the fulfillment status says whether the order shipped "
+            "(the connector requests includedData=FULFILLMENT)",
         )
-    status = status_node.text()
-    if status not in _STATES:
-        raise status_node.error(f"unknown fulfillmentStatus {status!r}")
-    fulfilled_by = fulfillment.get("fulfilledBy") if fulfillment else None
-    channel_value = _CHANNELS.get(fulfilled_by.text()) if fulfilled_by else None
+    status = enum_value(fulfillment.req("fulfillmentStatus"), _STATES, "fulfillmentStatus")
+    state = _STATES[status]
+    invoiced = state in _INVOICED_STATES
+    fulfilled_by = fulfillment.get("fulfilledBy")
+    channel_value = (
+        _CHANNELS[enum_value(fulfilled_by, _CHANNELS, "fulfilledBy")] if fulfilled_by else None
+    )
+    marketplace_id = _marketplace(order.req("salesChannel"), invoiced)
 
     currency: str | None = None
     lines: list[OrderLine] = []
     for item in order.req("orderItems").items():
         acc = _Money()
         acc.currency = currency
-        lines.append(_line(item, acc, facilitator_default))
+        lines.append(_line(item, acc, facilitator_default, invoiced))
         currency = acc.currency
     proceeds = order.get("proceeds")
     order_charges: list[tuple[str, Decimal]] = []
     for breakdown in proceeds.array("breakdowns") if proceeds is not None else []:
-        kind = breakdown.req("type").text()
+        kind = enum_value(breakdown.req("type"), ORDER_TYPES, "proceeds type")
         if kind in ORDER_LEVEL_TYPES:
-            order_charges.append((kind, breakdown.req("subtotal").req("amount").decimal()))
+            subtotal = breakdown.req("subtotal")
+            amount, charge_currency = money(subtotal, "amount", "currencyCode")
+            if currency is not None and charge_currency != currency:
+                raise subtotal.req("currencyCode").error(
+                    f"currency {charge_currency} differs from the order's {currency}"
+                )
+            currency = charge_currency
+            order_charges.append((kind, amount))
     grand_total = total(line.total for line in lines) + total(a for _, a in order_charges)
     if proceeds is not None and proceeds.get("grandTotal") is not None:
         grand_node = proceeds.req("grandTotal")
@@ -171,7 +275,7 @@ def normalize_order(
         if stated != grand_total:
             raise grand_node.error(f"items sum to {grand_total}, grandTotal is {stated}")
     if currency is None:
-        if _STATES[status] in (OrderState.SHIPPED, OrderState.PARTIALLY_SHIPPED):
+        if invoiced:
             raise order.error("a shipped order has no proceeds (request includedData=PROCEEDS)")
         currency = ""  # a pending or cancelled order may carry no money at all
     last_updated = order.req("lastUpdatedTime").timestamp()
@@ -179,13 +283,13 @@ def normalize_order(
         p.req("shipTime").timestamp() for p in order.array("packages") if p.get("shipTime")
     ]
     ship_date = max(ship_times) if ship_times else None
-    if ship_date is None and _STATES[status] is OrderState.SHIPPED:
+    if ship_date is None and state is OrderState.SHIPPED:
         ship_date = last_updated  # FBA orders have no packages; SHIPPED is their last update
     return NormalizedOrder(
         order_id=AmazonOrderId(order_id),
         marketplace_id=MarketplaceId(marketplace_id),
         currency=currency,
-        state=_STATES[status],
+        state=state,
         fulfillment_channel=channel_value,
         purchase_date=order.req("createdTime").timestamp(),
         last_updated=last_updated,

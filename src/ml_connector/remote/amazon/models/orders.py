@@ -1,15 +1,26 @@
 """Orders API 2026-01-01 shapes (reference/sp-api/orders_2026-01-01.json). Amounts are strings
-on the wire (``Money.amount``); they become ``Decimal`` here."""
+on the wire (``Money.amount``); they become ``Decimal`` here.
+
+Only the fields the model marks ``required`` are required. Enum fields take the model's value
+whatever its case (``"shipped"`` reads as ``FulfillmentStatus.SHIPPED``) and keep any other text
+as sent, so one unexpected value never rejects a page: normalize sends that order to review.
+The typed view holds the member (``dump()`` spells it the model's way); ``Record.raw`` keeps the
+text exactly as Amazon sent it, and that is what is stored and normalized.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
 
 from ml_connector.remote.amazon.models.base import CamelModel
 
 __all__ = [
+    "FulfilledBy",
     "FulfillmentStatus",
     "IncludedData",
     "ItemProceeds",
@@ -32,6 +43,23 @@ class FulfillmentStatus(StrEnum):
     SHIPPED = "SHIPPED"
     CANCELLED = "CANCELLED"
     UNFULFILLABLE = "UNFULFILLABLE"
+
+
+class FulfilledBy(StrEnum):
+    AMAZON = "AMAZON"
+    MERCHANT = "MERCHANT"
+
+
+def _any_case(enum: type[StrEnum]) -> BeforeValidator:
+    """Read a member of `enum` whatever its case; leave any other value as it came."""
+    members = {member.value.casefold(): member for member in enum}
+
+    def read(value: Any) -> Any:
+        if isinstance(value, str):
+            return members.get(value.strip().casefold(), value)
+        return value
+
+    return BeforeValidator(read)
 
 
 class IncludedData(StrEnum):
@@ -71,8 +99,8 @@ class OrderProceeds(CamelModel):
 
 
 class OrderFulfillment(CamelModel):
-    fulfillment_status: FulfillmentStatus | str
-    fulfilled_by: str | None = None
+    fulfillment_status: Annotated[FulfillmentStatus | str, _any_case(FulfillmentStatus)]
+    fulfilled_by: Annotated[FulfilledBy | str | None, _any_case(FulfilledBy)] = None
     fulfillment_service_level: str | None = None
 
 
