@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,7 +35,6 @@ from ml_connector.store import (
     advance_cursor,
     append_event,
     get_cursor,
-    get_raw_record,
     list_raw_records,
     open_review_item,
     upsert_raw_record,
@@ -293,45 +291,7 @@ def _pull_settlement_reports(
     summary: PullSummary,
     now: datetime,
 ) -> None:
-    """Settlement V2 report totals: the deposit figure a finance team reconciles to.
+    """Settlement V2 report totals (see ``flow/extract/reports.py``)."""
+    from ml_connector.flow.extract.reports import pull_settlement_reports
 
-    Only a summary is kept (total, dates, line sums by amount type): the rows themselves stay
-    in Amazon's document, which can be fetched again while Amazon keeps it.
-    """
-    for client in clients.values():
-        for record in client.reports.settlement_reports(created_since=created_since):
-            with _tx(sessions) as session:
-                known = get_raw_record(
-                    session, connection_id, RawKind.SETTLEMENT_REPORT, record.model.report_id
-                )
-            if known is not None:
-                continue
-            report = client.reports.fetch_settlement(record.model)
-            by_type: dict[str, Decimal] = {}
-            for line in report.lines:
-                if line.amount is not None:
-                    key = line.amount_type or line.transaction_type or "other"
-                    by_type[key] = by_type.get(key, Decimal(0)) + line.amount
-            head = report.summary
-            payload = {
-                "reportId": record.model.report_id,
-                "settlementId": head.settlement_id,
-                "totalAmount": str(head.total_amount),
-                "currency": head.currency,
-                "start": head.start.isoformat() if head.start else None,
-                "end": head.end.isoformat() if head.end else None,
-                "depositDate": head.deposit_date.isoformat() if head.deposit_date else None,
-                "linesTotal": str(sum(by_type.values(), Decimal(0))),
-                "byAmountType": {key: str(value) for key, value in sorted(by_type.items())},
-                "lineCount": len(report.lines),
-            }
-            with _tx(sessions) as session:
-                _store(
-                    session,
-                    connection_id,
-                    RawKind.SETTLEMENT_REPORT,
-                    record.model.report_id,
-                    payload,
-                    summary,
-                    now,
-                )
+    pull_settlement_reports(sessions, connection_id, clients, created_since, summary, now)

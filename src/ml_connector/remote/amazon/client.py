@@ -22,6 +22,7 @@ import structlog
 from ml_connector.errors import ConfigError
 from ml_connector.remote.amazon.auth import LwaAuth, LwaCredentials, LwaTokenProvider
 from ml_connector.remote.amazon.finances import FinancesApi
+from ml_connector.remote.amazon.flatfile import DownloadedDocument
 from ml_connector.remote.amazon.limits import limit_for
 from ml_connector.remote.amazon.marketplaces import LWA_TOKEN_URL, Region, region_host
 from ml_connector.remote.amazon.orders import OrdersApi
@@ -158,16 +159,20 @@ class SpApiClient:
 
         return self.retry.call(attempt, operation=operation)
 
-    def download(self, url: str, *, operation: str = "downloadReportDocument") -> bytes:
-        """Fetch a presigned document URL: no access token (it is another host), same retries."""
+    def download(
+        self, url: str, *, operation: str = "downloadReportDocument"
+    ) -> DownloadedDocument:
+        """Fetch a presigned document URL: no access token (it is another host), same retries.
 
-        def attempt() -> bytes:
+        The ``Content-Type`` comes back with the bytes: its charset says how to decode them."""
+
+        def attempt() -> DownloadedDocument:
             try:
                 response = self.http.get(url)
             except httpx.TransportError as exc:
                 raise error_from_transport(exc, operation=operation) from None
             if not response.is_success:
                 raise error_from_response(response, operation=operation)
-            return response.content
+            return DownloadedDocument(response.content, response.headers.get("Content-Type"))
 
         return self.retry.call(attempt, operation=operation)

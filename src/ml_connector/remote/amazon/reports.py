@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 from ml_connector.errors import RemoteError
 from ml_connector.remote.amazon.flatfile import (
     AllOrdersRow,
+    DecodedText,
     SettlementReport,
-    decode_document,
+    decode_report,
     parse_all_orders,
     parse_settlement_v2,
+    with_decoding,
 )
 from ml_connector.remote.amazon.models.base import Record
 from ml_connector.remote.amazon.models.reports import (
@@ -132,13 +134,31 @@ class ReportsApi:
         )
         return Record(ReportDocument.model_validate(raw), raw)
 
-    def download_text(self, document_id: str, *, encoding: str | None = None) -> str:
-        """getReportDocument, fetch the presigned URL at once (it lives 5 minutes), gunzip."""
+    def download(
+        self,
+        document_id: str,
+        *,
+        encoding: str | None = None,
+        marketplace_ids: Sequence[str] = (),
+    ) -> DecodedText:
+        """getReportDocument, fetch the presigned URL at once (it lives 5 minutes), gunzip,
+        decode in the charset the download's Content-Type names (``encoding`` overrides it).
+
+        Without a charset the result says it was guessed; ``marketplace_ids`` (the report's)
+        only steer that guess."""
         document = self.get_report_document(document_id).model
-        content = self._client.download(document.url)
-        return decode_document(
-            content, compression=document.compression_algorithm, encoding=encoding
+        downloaded = self._client.download(document.url)
+        return decode_report(
+            downloaded.content,
+            compression=document.compression_algorithm,
+            content_type=downloaded.content_type,
+            charset=encoding,
+            marketplace_ids=marketplace_ids,
         )
+
+    def download_text(self, document_id: str, *, encoding: str | None = None) -> str:
+        """The document's text (see ``download`` for how it is decoded)."""
+        return self.download(document_id, encoding=encoding).text
 
     def settlement_reports(
         self, *, created_since: datetime | None = None
@@ -151,9 +171,18 @@ class ReportsApi:
         )
 
     def fetch_settlement(self, report: Report, *, encoding: str | None = None) -> SettlementReport:
+        """Download and parse one settlement report; the result says how it was decoded and
+        which rows could not be read (``rejected``)."""
         if not report.report_document_id:
             raise ReportFailedError("report has no document yet", operation="getReport")
-        return parse_settlement_v2(self.download_text(report.report_document_id, encoding=encoding))
+        markets = list(report.marketplace_ids or [])
+        decoded = self.download(
+            report.report_document_id, encoding=encoding, marketplace_ids=markets
+        )
+        parsed = parse_settlement_v2(
+            decoded.text, marketplace=markets[0] if len(markets) == 1 else None
+        )
+        return with_decoding(parsed, decoded)
 
     def fetch_all_orders(
         self,
@@ -174,4 +203,7 @@ class ReportsApi:
         )
         report = self.wait_for_report(report_id, poll_every_s=poll_every_s, timeout_s=timeout_s)
         assert report.report_document_id is not None
-        return parse_all_orders(self.download_text(report.report_document_id, encoding=encoding))
+        text = self.download(
+            report.report_document_id, encoding=encoding, marketplace_ids=marketplace_ids
+        ).text
+        return parse_all_orders(text)

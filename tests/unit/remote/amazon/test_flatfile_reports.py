@@ -43,13 +43,13 @@ def test_settlement_total_row_and_lines() -> None:
     assert report.summary.settlement_id == "123"
     assert report.summary.total_amount == Decimal("10.02")
     assert report.summary.deposit_date == datetime(2026, 1, 17, tzinfo=UTC)
-    assert [line.amount for line in report.lines] == [
-        Decimal("25.00"),
-        Decimal("-3.75"),
-        Decimal("-11.23"),
-    ]
-    assert report.lines_total() == report.summary.total_amount
-    assert report.lines[1].posted == datetime(2026, 1, 2, 10, tzinfo=UTC)
+    # A USD file is read with USD conventions: "-3,75" is not a US amount, so that row is held
+    # with its reason and the other rows parse.
+    assert [line.amount for line in report.lines] == [Decimal("25.00"), Decimal("-11.23")]
+    (held,) = report.rejected
+    assert (held.row, held.column, held.value) == (4, "amount", "-3,75")
+    assert report.lines[0].posted == datetime(2026, 1, 2, 10, tzinfo=UTC)
+    assert report.lines[1].posted == datetime(2026, 1, 5, 10, tzinfo=UTC)
     assert report.lines[0].raw["sku"] == "MUG-01"
 
 
@@ -67,11 +67,17 @@ def test_settlement_without_total_row_is_refused() -> None:
         ("1.234,56", "1234.56"),
         ("12,34", "12.34"),
         ("-3.75", "-3.75"),
-        ("1,234", "1234"),
     ],
 )
 def test_amount_spellings(text: str, value: str) -> None:
     assert parse_amount(text) == Decimal(value)
+
+
+def test_amount_that_reads_two_ways_needs_the_marketplace() -> None:
+    with pytest.raises(FlatFileError, match="marketplace is needed"):
+        parse_amount("1,234")
+    assert parse_amount("1,234", ".") == Decimal("1234")
+    assert parse_amount("1,234", ",") == Decimal("1.234")
 
 
 def test_bad_values() -> None:
