@@ -21,7 +21,7 @@ from ml_connector_sim.amazon.flatfiles import (
     ALL_ORDERS_COLUMNS,
     SETTLEMENT_COLUMNS,
     all_orders_rows,
-    to_tsv,
+    render_document,
 )
 from ml_connector_sim.amazon.gen_orders import iso
 from ml_connector_sim.amazon.marketplaces import region_of
@@ -91,8 +91,10 @@ def _advance(context: SimContext, report: JsonObject) -> JsonObject:
         report["processingStatus"] = "CANCELLED"
         return report
     document_id = f"amzn1.spdoc.1.4.{report['reportId']}"
-    text = to_tsv(ALL_ORDERS_COLUMNS, all_orders_rows(orders))
-    context.documents[document_id] = (gzip.compress(text.encode("utf-8"), mtime=0), "GZIP")
+    data, content_type = render_document(
+        ALL_ORDERS_COLUMNS, all_orders_rows(orders), report["marketplaceIds"][0]
+    )
+    context.documents[document_id] = (gzip.compress(data, mtime=0), content_type)
     report["reportDocumentId"] = document_id
     report["processingStatus"] = "DONE"
     return report
@@ -221,18 +223,21 @@ async def get_report(report_id: str, request: Request) -> Response:
     raise ApiError(404, "NotFound", f"Report {report_id} not found.")
 
 
-def _document(context: SimContext, document_id: str) -> bytes | None:
+def _document(context: SimContext, document_id: str) -> tuple[bytes, str] | None:
+    """A document's gzip bytes and the Content-Type its download is served with."""
     with context.lock:
         stored = context.documents.get(document_id)
     if stored is not None:
-        return stored[0]
+        return stored
     for report in context.world.settlement_reports:
         if report.document_id == document_id:
-            text = to_tsv(SETTLEMENT_COLUMNS, report.rows)
-            data = gzip.compress(text.encode("utf-8"), mtime=0)
+            data, content_type = render_document(
+                SETTLEMENT_COLUMNS, report.rows, report.marketplace_id
+            )
+            document = (gzip.compress(data, mtime=0), content_type)
             with context.lock:
-                context.documents[document_id] = (data, "GZIP")
-            return data
+                context.documents[document_id] = document
+            return document
     return None
 
 
@@ -277,8 +282,10 @@ async def download_document(document_id: str, request: Request) -> Response:
         return Response(_S3_DENIED, 403, media_type="application/xml")
     if datetime.fromtimestamp(expires, context.now().tzinfo) < context.now():
         return Response(_S3_EXPIRED, 403, media_type="application/xml")
-    data = _document(context, document_id)
-    if data is None:
+    document = _document(context, document_id)
+    if document is None:
         return Response(_S3_DENIED, 404, media_type="application/xml")
+    data, content_type = document
     headers = {"Content-Encoding": "gzip"} if params.get("gzip") == "1" else {}
-    return Response(data, 200, media_type="text/tab-separated-values", headers=headers)
+    # The charset is in the Content-Type, as Amazon's downloads carry it (e.g. Cp1252).
+    return Response(data, 200, media_type=content_type, headers=headers)

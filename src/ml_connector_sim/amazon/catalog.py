@@ -13,10 +13,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-# (sku prefix, title, category, list price in USD, unit cost in USD)
+# (sku prefix, title, category, list price in USD, unit cost in USD). A prefix that already
+# ends in its variant (a full SKU such as THÉ-VERT-100G) is used as the SKU as it stands. The
+# accented SKU is there on purpose: EU report documents are windows-1252, and a connector that
+# guesses their charset reads that SKU as another one.
 _PRODUCTS: tuple[tuple[str, str, str, str, str], ...] = (
     ("MUG", "Stoneware Coffee Mug 350 ml", "Kitchen", "12.50", "3.10"),
-    ("TEAPOT", "Cast Iron Teapot 900 ml", "Kitchen", "34.99", "11.20"),
+    ("THÉ-VERT-100G", "Thé vert bio 100 g", "Kitchen", "34.99", "11.20"),
     ("KNIFE", "Chef Knife 20 cm", "Kitchen", "45.00", "14.75"),
     ("BOARD", "Bamboo Cutting Board", "Kitchen", "19.99", "5.40"),
     ("PAN", "Non-Stick Frying Pan 28 cm", "Kitchen", "39.95", "13.60"),
@@ -49,6 +52,7 @@ _PRODUCTS: tuple[tuple[str, str, str, str, str], ...] = (
     ("SCALE", "Digital Kitchen Scale", "Kitchen", "23.99", "7.10"),
 )
 
+_FULL_SKUS = frozenset({"THÉ-VERT-100G"})
 _ASIN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 CSV_COLUMNS = ("sku", "asin", "title", "category", "price", "currency", "unit_cost")
 
@@ -78,7 +82,7 @@ def generate_catalog(rng: random.Random, size: int = 30) -> list[CatalogEntry]:
         asin = "B0" + "".join(rng.choice(_ASIN_ALPHABET) for _ in range(8))
         entries.append(
             CatalogEntry(
-                sku=f"{prefix}-{variant:02d}",
+                sku=prefix if prefix in _FULL_SKUS else f"{prefix}-{variant:02d}",
                 asin=asin,
                 title=title,
                 category=category,

@@ -6,10 +6,12 @@ still gets a report whose amounts add up to its group's total.
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ml_connector_sim.amazon.marketplaces import BY_ID
 from ml_connector_sim.amazon.world import JsonObject
 
 SETTLEMENT_COLUMNS = (
@@ -47,8 +49,86 @@ _AMOUNT_TYPE = {
 }
 
 
+_NEUTRAL_TIME = "%Y-%m-%d %H:%M:%S UTC"
+_NEUTRAL_DATE = "%Y-%m-%d"
+
+
 def settlement_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    """The world keeps report rows in one neutral spelling; ``render_document`` localises."""
+    return moment.strftime(_NEUTRAL_TIME)
+
+
+@dataclass(frozen=True)
+class DocumentStyle:
+    """How one marketplace's report documents are written: charset, dates, decimal mark."""
+
+    charset: str
+    """The charset as the download's Content-Type names it (Amazon spells EU files ``Cp1252``)."""
+    codec: str
+    date: str
+    """strftime of a date; a date-time appends `` %H:%M:%S UTC``."""
+    decimal_mark: str = "."
+
+
+_UTF8 = DocumentStyle("UTF-8", "utf-8", "%Y-%m-%d")
+_STYLES = {
+    "UK": DocumentStyle("Cp1252", "cp1252", "%d/%m/%Y"),
+    "DE": DocumentStyle("Cp1252", "cp1252", "%d.%m.%Y", ","),
+    "FR": DocumentStyle("windows-1252", "cp1252", "%d/%m/%Y", ","),
+    "IT": DocumentStyle("windows-1252", "cp1252", "%d/%m/%Y", ","),
+    "ES": DocumentStyle("windows-1252", "cp1252", "%d/%m/%Y", ","),
+    "JP": DocumentStyle("Shift_JIS", "cp932", "%Y/%m/%d"),
+}
+_TIME_COLUMNS = frozenset(
+    {"settlement-start-date", "settlement-end-date", "deposit-date", "posted-date-time"}
+)
+_DATE_COLUMNS = frozenset({"posted-date"})
+_AMOUNT_COLUMNS = frozenset(
+    {"total-amount", "amount", "item-price", "item-tax", "shipping-price", "shipping-tax",
+     "gift-wrap-price", "gift-wrap-tax", "item-promotion-discount", "ship-promotion-discount"}
+)  # fmt: skip
+
+
+def document_style(marketplace_id: str | None) -> DocumentStyle:
+    """EU files in windows-1252 (day-first dates, decimal commas but in the UK), JP files in
+    Shift_JIS (cp932 bytes) with year-first dates, everything else UTF-8 with ISO dates."""
+    market = BY_ID.get(marketplace_id or "")
+    return _STYLES.get(market.code, _UTF8) if market else _UTF8
+
+
+def _localise(column: str, value: str, style: DocumentStyle) -> str:
+    try:
+        if column in _TIME_COLUMNS:
+            moment = datetime.strptime(value, _NEUTRAL_TIME).replace(tzinfo=UTC)
+            return moment.strftime(style.date + " %H:%M:%S UTC")
+        if column in _DATE_COLUMNS:
+            day = datetime.strptime(value, _NEUTRAL_DATE).replace(tzinfo=UTC)
+            return day.strftime(style.date)
+        if column in _AMOUNT_COLUMNS and value:
+            return str(Decimal(value)).replace(".", style.decimal_mark)
+    except (ValueError, InvalidOperation):
+        return value  # a hand-written scenario's own spelling is served as written
+    return value
+
+
+def render_document(
+    columns: tuple[str, ...], rows: list[dict[str, str]], marketplace_id: str | None
+) -> tuple[bytes, str]:
+    """A report document's bytes and its Content-Type, in the marketplace's style.
+
+    Text the marketplace's charset cannot hold (a JP file naming an accented SKU) is served
+    as UTF-8, and the Content-Type says so: the header never names a charset the bytes are not.
+    """
+    style = document_style(marketplace_id)
+    local = [
+        {column: _localise(column, str(value), style) for column, value in row.items()}
+        for row in rows
+    ]
+    text = to_tsv(columns, local)
+    try:
+        return text.encode(style.codec), f"text/plain;charset={style.charset}"
+    except UnicodeEncodeError:
+        return text.encode("utf-8"), "text/plain;charset=UTF-8"
 
 
 def _leaves(nodes: list[JsonObject], parent: str) -> list[tuple[str, str, Any]]:
