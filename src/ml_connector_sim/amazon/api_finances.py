@@ -119,12 +119,13 @@ async def list_financial_events_by_group_id(event_group_id: str, request: Reques
         now, "PostedAfter", query["after"], "PostedBefore", query["before"]
     )
     region = request_region(request)
+    closed = closed_groups(context)
     matched = [
         t
         for t in context.transactions
         if not too_wide
         and t.related.get("FINANCIAL_EVENT_GROUP_ID") == event_group_id
-        and t.transaction.get("transactionStatus") == "RELEASED"
+        and released(t, closed)
         and (region is None or t.region == region)
         and (after is None or t.posted >= after)
         and t.posted < before
@@ -136,6 +137,29 @@ async def list_financial_events_by_group_id(event_group_id: str, request: Reques
     if offset + size < len(matched):
         payload["NextToken"] = _token(query, offset + size)
     return json_response({"payload": payload}, headers=rate_limit_headers(request))
+
+
+def _status(t: IndexedTransaction) -> str | None:
+    """The transaction's status in the model's spelling; Amazon also sends `Released`."""
+    value = t.transaction.get("transactionStatus")
+    return value.upper() if isinstance(value, str) else None
+
+
+def closed_groups(context: SimContext) -> set[str]:
+    return {
+        str(g.group.get("FinancialEventGroupId"))
+        for g in context.groups
+        if str(g.group.get("ProcessingStatus", "")).lower() == "closed"
+    }
+
+
+def released(t: IndexedTransaction, closed: set[str]) -> bool:
+    """Money paid out: RELEASED in any case, or no status at all inside a Closed group (the
+    group's OriginalTotal includes it). v0 shows only this money."""
+    status = _status(t)
+    if status is None:
+        return t.related.get("FINANCIAL_EVENT_GROUP_ID") in closed
+    return status == "RELEASED"
 
 
 def select_transactions(
@@ -175,7 +199,7 @@ def select_transactions(
             not market
             or (t.transaction.get("marketplaceDetails") or {}).get("marketplaceId") == market
         )
-        and (not status or t.transaction.get("transactionStatus") == status)
+        and (not status or _status(t) == status)
         and context.posting_visible(t, now)
     ]
 

@@ -7,6 +7,7 @@ order tie exactly to the settlement that paid it.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -220,6 +221,12 @@ def _partial_candidates(items: list[ItemMoney]) -> list[int]:
     return [i for i, item in enumerate(items) if item.principal_promo == 0]
 
 
+def _digest(text: str) -> int:
+    """A stable number from an id already drawn, so optional fields can be left out without
+    another `rng` draw (which would change every later id and amount of the seed)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
 def iso(moment: datetime) -> str:
     """Amazon's date-time style: UTC with a trailing Z, whole seconds."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -230,36 +237,42 @@ def _money(amount: Decimal, currency: str) -> JsonObject:
 
 
 def render_order(plan: OrderPlan) -> JsonObject:
-    """The plan as an Orders 2026-01-01 `Order` with every includedData set filled in."""
+    """The plan as an Orders 2026-01-01 `Order` with every includedData set it has; optional
+    fields Amazon does not always send are left out for some orders (chosen by id)."""
     cur = plan.market.currency
     cancelled = plan.status == "CANCELLED"
     order_items = [_render_item(plan, item, cancelled) for item in plan.items]
+    address = {
+        "city": plan.address[0],
+        "stateOrRegion": plan.address[1],
+        "postalCode": plan.address[2],
+        "countryCode": "GB" if plan.market.code == "UK" else plan.market.code,
+    }
+    fulfillment = {
+        "fulfillmentStatus": plan.status,
+        "fulfilledBy": "AMAZON" if plan.network == "AFN" else "MERCHANT",
+        "fulfillmentServiceLevel": "EXPEDITED" if plan.express else "STANDARD",
+    }
+    if _digest(plan.order_id) % 4 == 0:
+        del fulfillment["fulfillmentServiceLevel"]  # optional in the model
     order: JsonObject = {
         "orderId": plan.order_id,
         "createdTime": iso(plan.created),
         "lastUpdatedTime": iso(plan.last_updated),
-        "programs": ["AMAZON_BUSINESS"] if plan.business else [],
         "salesChannel": {
             "channelName": "AMAZON",
             "marketplaceId": plan.market.marketplace_id,
             "marketplaceName": plan.market.name,
         },
-        "recipient": {
-            "deliveryAddress": {
-                "city": plan.address[0],
-                "stateOrRegion": plan.address[1],
-                "postalCode": plan.address[2],
-                "countryCode": "GB" if plan.market.code == "UK" else plan.market.code,
-            }
-        },
-        "fulfillment": {
-            "fulfillmentStatus": plan.status,
-            "fulfilledBy": "AMAZON" if plan.network == "AFN" else "MERCHANT",
-            "fulfillmentServiceLevel": "EXPEDITED" if plan.express else "STANDARD",
-        },
+        # Countries without states send no stateOrRegion rather than an empty string.
+        "recipient": {"deliveryAddress": {k: v for k, v in address.items() if v}},
+        "fulfillment": fulfillment,
         "orderItems": order_items,
     }
-    if not cancelled:
+    if plan.business:  # `programs` is left out when the order is in none
+        order["programs"] = ["AMAZON_BUSINESS"]
+    # Amazon prices a PENDING order only once payment is authorised: no proceeds yet.
+    if not cancelled and plan.status != "PENDING":
         totals = {
             "ITEM": sum((i.principal for i in plan.items), ZERO),
             "SHIPPING": sum((i.shipping for i in plan.items), ZERO),
@@ -281,22 +294,28 @@ def render_order(plan: OrderPlan) -> JsonObject:
 def _render_item(plan: OrderPlan, item: ItemMoney, cancelled: bool) -> JsonObject:
     cur = plan.market.currency
     shipped = plan.shipped is not None
+    product: JsonObject = {
+        "asin": item.entry.asin,
+        "title": item.entry.title,
+        "sellerSku": item.entry.sku,
+        "condition": {"conditionType": "NEW", "conditionSubtype": "NEW"},
+        "price": {"unitPrice": _money(item.unit_price, cur)},
+    }
+    number = _digest(item.order_item_id)
+    if number % 3 == 0:
+        del product["condition"]  # optional in the model; not every listing reports it
+    if number % 7 == 0:
+        del product["title"]
     rendered: JsonObject = {
         "orderItemId": item.order_item_id,
         "quantityOrdered": item.quantity,
-        "product": {
-            "asin": item.entry.asin,
-            "title": item.entry.title,
-            "sellerSku": item.entry.sku,
-            "condition": {"conditionType": "NEW", "conditionSubtype": "NEW"},
-            "price": {"unitPrice": _money(item.unit_price, cur)},
-        },
+        "product": product,
         "fulfillment": {
             "quantityFulfilled": item.quantity if shipped else 0,
             "quantityUnfulfilled": 0 if shipped or cancelled else item.quantity,
         },
     }
-    if not cancelled:
+    if not cancelled and plan.status != "PENDING":
         rendered["proceeds"] = _item_proceeds(item, cur)
     if item.promotion_id:
         rendered["promotion"] = {"breakdowns": [{"promotionId": item.promotion_id}]}

@@ -15,10 +15,15 @@ from ml_connector_sim.amazon.catalog import generate_catalog
 from ml_connector_sim.amazon.flatfiles import settlement_rows
 from ml_connector_sim.amazon.gen_finances import (
     DraftTransaction,
+    Leaf,
     account_transactions,
+    carries_settlement_id,
+    currency_amount,
     new_id,
     order_transactions,
     render_transaction,
+    transfer_transaction,
+    wire_statuses,
 )
 from ml_connector_sim.amazon.gen_orders import ZERO, OrderPlan, iso, plan_order, render_order
 from ml_connector_sim.amazon.marketplaces import DEFAULT_CODES, Marketplace, by_code
@@ -127,14 +132,24 @@ def _settle_market(
         extra, reserve = account_transactions(
             rng, market, world.catalog, start, end, closed, reserve, now
         )
+        transfer = transfer_transaction(market, group_id, start, end, now)
+        if transfer is not None:
+            extra.append(transfer)
         members = sorted([*members, *extra], key=lambda d: (d.posted, d.transaction_id))
         if not members:
             continue
+        statuses = wire_statuses(members, closed)
         rendered = [
-            render_transaction(d, world.selling_partner_id, group_id, settlement_id)
+            render_transaction(
+                d,
+                world.selling_partner_id,
+                group_id,
+                settlement_id if carries_settlement_id(group_id, d) else None,
+                statuses[d.transaction_id],
+            )
             for d in members
         ]
-        total = sum((d.total for d in members if d.status == "RELEASED"), ZERO)
+        total = sum((d.total for d in members if d.counts_in_total), ZERO)
         world.transactions.extend(rendered)
         group: JsonObject = {
             "FinancialEventGroupId": group_id,
@@ -164,8 +179,48 @@ def _settle_market(
                     data_start_time=start,
                     data_end_time=end,
                     rows=settlement_rows(
-                        settlement_id, start, end, deposit, market.currency, rendered, posted
+                        settlement_id,
+                        start,
+                        end,
+                        deposit,
+                        market.currency,
+                        [report_view(d, tx) for d, tx in zip(members, rendered, strict=True)],
+                        posted,
                     ),
                 )
             )
         world.groups.append(group)
+
+
+_REPORT_GROUP = {"TaxWithheld": "Tax withheld"}
+_REPORT_NAME = {"ProductCharges": "Principal"}
+
+
+def _report_leaves(leaves: list[Leaf], currency: str) -> list[JsonObject]:
+    """Leaves in the settlement report's two levels: the top group, then a description
+    (`Sales/ProductCharges` → Principal, `Expenses/AmazonFees/Commission/Tax` → CommissionTax)."""
+    found: list[JsonObject] = []
+    for path, amount in leaves:
+        name = path[-1] if len(path) <= 2 else path[2] + ("Tax" if path[-1] == "Tax" else "")
+        leaf = {"breakdownType": _REPORT_NAME.get(name, name),
+                "breakdownAmount": currency_amount(amount, currency)}  # fmt: skip
+        found.append({"breakdownType": _REPORT_GROUP.get(path[0], path[0]), "breakdowns": [leaf]})
+    return found
+
+
+def report_view(draft: DraftTransaction, rendered: JsonObject) -> JsonObject:
+    """What the settlement report shows of a transaction: counted money as RELEASED (whatever
+    the case or null sent on the wire), leaves flattened to the report's two levels (items
+    without breakdowns included), and a Transfer as one row of its total."""
+    currency = draft.market.currency
+    view = dict(rendered)
+    view["transactionStatus"] = "RELEASED" if draft.counts_in_total else draft.status
+    if draft.amount is not None:
+        view["breakdowns"] = _report_leaves([(("Transfer",), draft.amount)], currency)
+        return view
+    view["items"] = [
+        {**shaped, "breakdowns": _report_leaves(item.leaves, currency)}
+        for item, shaped in zip(draft.items, rendered.get("items", []), strict=True)
+    ]
+    view["breakdowns"] = _report_leaves(draft.all_leaves(), currency)
+    return view

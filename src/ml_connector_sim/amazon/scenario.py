@@ -73,7 +73,9 @@ class _Related(_Open):
 class _Transaction(_Open):
     transactionId: str
     transactionType: str
-    transactionStatus: Literal["DEFERRED", "RELEASED", "DEFERRED_RELEASED"]
+    #: Free text in the model (DEFERRED, RELEASED, DEFERRED_RELEASED documented; Amazon's own
+    #: example spells `Released`); null or absent occurs and is served as written.
+    transactionStatus: str | None = None
     postedDate: AwareDatetime
     totalAmount: _Currency
     relatedIdentifiers: list[_Related] = Field(default_factory=list)

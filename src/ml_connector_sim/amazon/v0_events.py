@@ -1,7 +1,8 @@
 """Finances v0 `FinancialEvents` derived from 2024-06-19 transactions (the fallback path).
 
-v0 has no transaction ids, no reserve events and hides deferred money: callers that fall back to
-it get what the real v0 API gives, which is less than listTransactions.
+v0 has no transaction ids, no reserve or transfer events, shows a fee with its VAT as one amount
+and hides deferred money: callers that fall back to it get what the real v0 API gives, which is
+less than listTransactions.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from typing import Any
 
 from ml_connector_sim.amazon.world import JsonObject
 
-_CHARGES = {"Principal", "Shipping", "GiftWrap", "Tax", "ShippingTax", "GiftWrapTax"}
+#: 2024-06-19 `Sales` children → the v0 ChargeType of the same money.
+_CHARGE_TYPES = {"ProductCharges": "Principal", "Shipping": "ShippingCharge",
+                 "GiftWrap": "Giftwrap", "Tax": "Tax"}  # fmt: skip
+_PROMOTION_TYPE = "PromotionMetaDataDefinitionValue"
 
 
 def _money(node: JsonObject) -> JsonObject:
@@ -21,12 +25,30 @@ def _money(node: JsonObject) -> JsonObject:
     }
 
 
-def _leaves(nodes: list[JsonObject]) -> list[JsonObject]:
-    found: list[JsonObject] = []
+def _leaves(
+    nodes: list[JsonObject], path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], JsonObject]]:
+    """Every leaf with its path of breakdownTypes from the top of the tree."""
+    found: list[tuple[tuple[str, ...], JsonObject]] = []
     for node in nodes:
+        here = (*path, str(node.get("breakdownType", "")))
         children = node.get("breakdowns") or []
-        found.extend(_leaves(children) if children else [node])
+        found.extend(_leaves(children, here) if children else [(here, node)])
     return found
+
+
+def _fees(leaves: list[tuple[tuple[str, ...], JsonObject]]) -> list[JsonObject]:
+    """One v0 FeeComponent per Amazon fee: v0 shows the fee with its VAT, not split."""
+    totals: dict[str, JsonObject] = {}
+    for path, leaf in leaves:
+        name = path[2] if len(path) > 2 and path[1] == "AmazonFees" else path[-1]
+        money = _money(leaf)
+        known = totals.get(name)
+        if known is None:
+            totals[name] = dict(money)
+        else:
+            known["CurrencyAmount"] = known["CurrencyAmount"] + money["CurrencyAmount"]
+    return [{"FeeType": name, "FeeAmount": money} for name, money in totals.items()]
 
 
 def _sku(item: JsonObject) -> tuple[str, int]:
@@ -39,20 +61,21 @@ def _sku(item: JsonObject) -> tuple[str, int]:
 def _shipment_item(item: JsonObject, refund: bool, order: JsonObject | None) -> JsonObject:
     suffix = "AdjustmentList" if refund else "List"
     charges: list[JsonObject] = []
-    fees: list[JsonObject] = []
+    fee_leaves: list[tuple[tuple[str, ...], JsonObject]] = []
     promotions: list[JsonObject] = []
     withheld: list[JsonObject] = []
-    for leaf in _leaves(item.get("breakdowns", [])):
-        name = str(leaf.get("breakdownType", ""))
+    for path, leaf in _leaves(item.get("breakdowns") or []):
         money = _money(leaf)
-        if name in _CHARGES:
-            charges.append({"ChargeType": name, "ChargeAmount": money})
-        elif name.endswith("Promotion"):
-            promotions.append({"PromotionType": name, "PromotionAmount": money})
-        elif name.startswith("MarketplaceFacilitatorTax"):
-            withheld.append({"ChargeType": name, "ChargeAmount": money})
+        if path[0] == "Sales":
+            charges.append({"ChargeType": _CHARGE_TYPES.get(path[-1], path[-1]),
+                            "ChargeAmount": money})  # fmt: skip
+        elif path[0] == "Promotions":
+            promotions.append({"PromotionType": _PROMOTION_TYPE, "PromotionAmount": money})
+        elif path[0] == "TaxWithheld":
+            withheld.append({"ChargeType": path[-1], "ChargeAmount": money})
         else:
-            fees.append({"FeeType": name, "FeeAmount": money})
+            fee_leaves.append((path, leaf))
+    fees = _fees(fee_leaves)
     sku, quantity = _sku(item)
     shaped: JsonObject = {"SellerSKU": sku, "QuantityShipped": quantity}
     for candidate in (order or {}).get("orderItems", []):
@@ -94,20 +117,16 @@ def financial_events(
             }
             lists.setdefault("RefundEventList" if refund else "ShipmentEventList", []).append(event)
         elif kind == "ServiceFee":
-            leaves = _leaves(tx.get("breakdowns", []))
             lists.setdefault("ServiceFeeEventList", []).append(
                 {
                     "FeeReason": tx.get("description"),
                     "FeeDescription": tx.get("description"),
-                    "FeeList": [
-                        {"FeeType": leaf.get("breakdownType"), "FeeAmount": _money(leaf)}
-                        for leaf in leaves
-                    ],
+                    "FeeList": _fees(_leaves(tx.get("breakdowns") or [])),
                 }
             )
         elif kind == "Adjustment":
             items = []
-            for item in tx.get("items", []):
+            for item in tx.get("items") or []:
                 sku, quantity = _sku(item)
                 items.append(
                     {"Quantity": str(quantity), "TotalAmount": _money(item), "SellerSKU": sku}
