@@ -247,3 +247,39 @@ def test_created_report_moves_through_queue_states(start) -> None:  # type: igno
         "reportType": "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2",
         "marketplaceIds": ["ATVPDKIKX0DER"]})  # fmt: skip
     assert refused.status_code == 400
+
+
+def test_status_filters_and_v0_events_follow_the_released_money(start) -> None:  # type: ignore[no-untyped-def]
+    """`Released` is RELEASED to a filter; a status-less transaction of a Closed group is
+    released money (v0 shows it) but matches no status filter."""
+    _, client = start()
+    path = "/finances/2024-06-19/transactions"
+    after = (NOW - timedelta(days=60)).isoformat()
+
+    def listed(**params: str) -> list[dict[str, object]]:
+        found: list[dict[str, object]] = []
+        query = {"postedAfter": after, **params}
+        while True:
+            payload = client.get(path, params=query).json()["payload"]
+            found += payload["transactions"]
+            if "nextToken" not in payload:
+                return found
+            query = {**query, "nextToken": payload["nextToken"]}
+
+    released = {t["transactionId"] for t in listed(transactionStatus="RELEASED")}
+    spelled = {t["transactionId"] for t in WORLD.transactions
+               if str(t.get("transactionStatus")).upper() == "RELEASED"}  # fmt: skip
+    assert released == spelled
+    assert any(t.get("transactionStatus") == "Released" for t in WORLD.transactions)
+    status_less = [t for t in WORLD.transactions if t.get("transactionStatus") is None]
+    assert status_less
+    assert not {t["transactionId"] for t in status_less} & released
+    target = status_less[0]
+    group_id = next(r["relatedIdentifierValue"] for r in target["relatedIdentifiers"]
+                    if r["relatedIdentifierName"] == "FINANCIAL_EVENT_GROUP_ID")  # fmt: skip
+    order_id = next(r["relatedIdentifierValue"] for r in target["relatedIdentifiers"]
+                    if r["relatedIdentifierName"] == "ORDER_ID")  # fmt: skip
+    events = client.get(f"/finances/v0/financialEventGroups/{group_id}/financialEvents").json()
+    shipments = events["payload"]["FinancialEvents"]["ShipmentEventList"]
+    assert order_id in {e["AmazonOrderId"] for e in shipments}
+    assert "Transfer" not in str(events)  # v0 has no list for transfers
