@@ -143,6 +143,9 @@ class HoldCode(StrEnum):
     OVER_CREDIT = "over_credit"
     AMBIGUOUS = "ambiguous"
     INVARIANT = "invariant"
+    # One of the Amazon records the document is made from cannot be read: that record has its
+    # own review item, and the document waits until a later listing reads it.
+    UNREADABLE_RECORD = "unreadable_record"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,14 +21,43 @@ from ml_connector.domain.ids import (
     TransactionId,
 )
 from ml_connector.domain.money import total
+from ml_connector.domain.quarantine import Unreadable
 
 
-class GroupStatus(StrEnum):
+class _CaselessEnum(StrEnum):
+    """Amazon spells the same enum value in more than one case (`RELEASED` in the model's enum,
+    `Released` in the model's own example), so values are looked up without regard to case."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> _CaselessEnum | None:
+        if isinstance(value, str):
+            folded = value.strip().casefold()
+            for member in cls:
+                if member.value.casefold() == folded:
+                    return member
+        return None
+
+
+class GroupStatus(_CaselessEnum):
     OPEN = "Open"
     CLOSED = "Closed"
 
 
-class TransactionStatus(StrEnum):
+def group_status_of(group: object) -> GroupStatus | None:
+    """A v0 group's `ProcessingStatus` in any case; None when absent or not one Amazon documents.
+
+    Callers treat None as "not known to be final": such a group is never journaled.
+    """
+    value = group.get("ProcessingStatus") if isinstance(group, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return GroupStatus(value)
+    except ValueError:
+        return None
+
+
+class TransactionStatus(_CaselessEnum):
     RELEASED = "RELEASED"
     DEFERRED = "DEFERRED"
     DEFERRED_RELEASED = "DEFERRED_RELEASED"
@@ -36,10 +65,24 @@ class TransactionStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Leaf:
-    """One leaf breakdown: its type (free text, e.g. `Commission`) and signed amount."""
+    """One leaf breakdown and its signed amount.
 
-    breakdown_type: str
+    `path` is the chain of `breakdownType`s from the top of the tree down to the leaf, e.g.
+    ``("Expenses", "AmazonFees", "Commission", "Tax")``: the same leaf name (`Tax`) means sales
+    tax under `Sales` and the VAT Amazon charges on its own fee under a fee, so the accounting
+    keys on the path, never on the name alone.
+    """
+
+    path: tuple[str, ...]
     amount: Decimal
+
+    @property
+    def breakdown_type(self) -> str:
+        return self.path[-1]
+
+    @property
+    def key(self) -> str:
+        return "/".join(self.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +103,9 @@ class TransactionItem:
 class SettlementTransaction:
     transaction_id: TransactionId
     transaction_type: str
-    status: TransactionStatus
+    #: None when Amazon sent no status (the model does not require one); the settlement decides
+    #: whether such money counts (see `Settlement.resolve_statusless`).
+    status: TransactionStatus | None
     posted_date: datetime | None
     total: Decimal
     currency: str
@@ -97,6 +142,12 @@ class Settlement:
     fund_transfer_date: datetime | None
     total: Decimal
     transactions: tuple[SettlementTransaction, ...]
+    #: Transactions listed for this group that could not be read: while any is here, the
+    #: settlement is incomplete and its journal waits.
+    unreadable: tuple[Unreadable, ...] = ()
+    #: What was decided about the group's records by a documented rule rather than read
+    #: (e.g. a null `transactionStatus` read as RELEASED because the group's total says so).
+    notes: tuple[str, ...] = ()
 
     @property
     def released(self) -> tuple[SettlementTransaction, ...]:

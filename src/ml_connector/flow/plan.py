@@ -30,6 +30,8 @@ from ml_connector.domain.ids import (
     revision_of,
 )
 from ml_connector.domain.orders import NormalizedOrder, OrderState
+from ml_connector.domain.quarantine import RecordKind, Unreadable
+from ml_connector.domain.settlements import GroupStatus, group_status_of
 from ml_connector.flow.accounting import (
     plan_cancellation_credit_memo,
     plan_invoice,
@@ -40,7 +42,11 @@ from ml_connector.flow.mapping.catalog import Catalog
 from ml_connector.flow.mapping.charges import ChargeMapping
 from ml_connector.flow.normalize.fields import NormalizeError
 from ml_connector.flow.normalize.orders import normalize_order
-from ml_connector.flow.normalize.settlements import normalize_settlement, normalize_transaction
+from ml_connector.flow.normalize.settlements import (
+    is_refund,
+    normalize_settlement,
+    normalize_transaction,
+)
 from ml_connector.flow.post.codec import PlannedDoc, dump_doc, load_credit_memo, load_invoice
 from ml_connector.run import crashpoints
 from ml_connector.store import (
@@ -52,8 +58,10 @@ from ml_connector.store import (
     append_event,
     documents_for_amazon_id,
     list_raw_records,
+    list_review_items,
     open_review_item,
     plan_document,
+    resolve_review_item,
     resolve_subject,
 )
 from ml_connector.store.tables import Document
@@ -72,8 +80,16 @@ _FIXED_BY_PLANNING = (
     ReviewKind.ACCOUNTING_HOLD,
     ReviewKind.INVALID_DATA,
 )
-# Holds that resolve themselves (the group closes, the invoice posts): no human needed.
-_SELF_RESOLVING = {HoldCode.NOT_SHIPPED, HoldCode.NOT_CLOSED, HoldCode.NOT_INVOICED}
+# Holds that resolve themselves (the group closes, the invoice posts): no human needed. A
+# document waiting for an unreadable record needs no item of its own: the record has one.
+_SELF_RESOLVING = {
+    HoldCode.NOT_SHIPPED,
+    HoldCode.NOT_CLOSED,
+    HoldCode.NOT_INVOICED,
+    HoldCode.UNREADABLE_RECORD,
+}
+# What a bug in reading one record may raise: it holds that record, never the whole pass.
+_RECORD_ERRORS = (NormalizeError, ArithmeticError, ValueError, TypeError, KeyError, RecursionError)
 
 
 @dataclass
@@ -82,6 +98,8 @@ class PlanSummary:
     held: dict[str, int] = field(default_factory=dict)
     changed_after_posting: int = 0
     invalid: int = 0
+    #: Open review items of this connection after the pass (what waits for a person).
+    waiting: int = 0
 
     def count_planned(self, kind: DocumentKind) -> None:
         self.planned[kind.value] = self.planned.get(kind.value, 0) + 1
@@ -115,7 +133,44 @@ class Planner:
         self._plan_orders(summary, only)
         self._plan_refunds(summary, only)
         self._plan_settlements(summary, only)
+        with self._tx() as session:
+            summary.waiting = len(list_review_items(session, connection_id=self.connection_id))
         return summary
+
+    # -- quarantine ---------------------------------------------------------------------------
+
+    def _open_invalid(self, session: Session) -> dict[str, int]:
+        """Open `invalid_data` items by subject: the records a good read must release."""
+        items = list_review_items(
+            session, connection_id=self.connection_id, kind=ReviewKind.INVALID_DATA
+        )
+        return {item.subject_amazon_id: item.id for item in items}
+
+    def _quarantine(self, session: Session, problem: Unreadable, summary: PlanSummary) -> None:
+        summary.invalid += 1
+        _, created = open_review_item(
+            session,
+            self.connection_id,
+            ReviewKind.INVALID_DATA,
+            problem.amazon_id,
+            problem.describe(),
+            details=problem.details(),
+        )
+        if created:
+            _log.warning("plan.record.unreadable", **problem.details())
+            append_event(
+                session,
+                self.connection_id,
+                AuditAction.HELD,
+                amazon_ids=[problem.amazon_id],
+                details={"code": "invalid_data", **problem.details()},
+            )
+
+    def _release(self, session: Session, open_items: dict[str, int], amazon_id: str) -> None:
+        """A record that reads fine now closes the item an earlier bad read opened."""
+        item_id = open_items.pop(amazon_id, None)
+        if item_id is not None:
+            resolve_review_item(session, item_id, resolution="a later listing reads fine")
 
     # -- records ------------------------------------------------------------------------------
 
@@ -183,31 +238,29 @@ class Planner:
     def _plan_orders(self, summary: PlanSummary, only: set[str] | None) -> None:
         with self._tx() as session:
             keys = self._existing_keys(session)
+            open_items = self._open_invalid(session)
             for row in list_raw_records(session, self.connection_id, RawKind.ORDER):
                 if only is not None and row.amazon_id not in only:
                     continue
                 key = invoice_key(AmazonOrderId(row.amazon_id))
                 if key in keys and only is None and row.times_changed == 0:
                     continue
-                try:
-                    order = normalize_order(row.payload, path=f"order {row.amazon_id}")
-                except NormalizeError as exc:
-                    summary.invalid += 1
-                    open_review_item(
-                        session,
-                        self.connection_id,
-                        ReviewKind.INVALID_DATA,
-                        row.amazon_id,
-                        f"Amazon sent an order we cannot read: {exc}",
-                    )
-                    continue
                 existing = (
                     current_document(session, self.connection_id, key) if key in keys else None
                 )
-                if existing is not None:
-                    self._order_changed(session, existing, order, summary)
+                try:
+                    order = normalize_order(row.payload)
+                    if existing is not None:
+                        self._order_changed(session, existing, order, summary)
+                        self._release(session, open_items, row.amazon_id)
+                        continue
+                    result = plan_invoice(order, self.catalog, self.mapping)
+                except _RECORD_ERRORS as exc:
+                    self._quarantine(
+                        session, _unreadable(RecordKind.ORDER, row.amazon_id, exc), summary
+                    )
                     continue
-                result = plan_invoice(order, self.catalog, self.mapping)
+                self._release(session, open_items, row.amazon_id)
                 self._record(session, result, DocumentKind.INVOICE, row.amazon_id, (), summary)
         crashpoints.hit("plan.orders_committed")
 
@@ -257,12 +310,21 @@ class Planner:
     def _plan_refunds(self, summary: PlanSummary, only: set[str] | None) -> None:
         with self._tx() as session:
             keys = self._existing_keys(session)
+            open_items = self._open_invalid(session)
             for row in list_raw_records(session, self.connection_id, RawKind.TRANSACTION):
-                if row.payload.get("transactionType") != "Refund":
+                if not is_refund(row.payload):
                     continue
-                refund = normalize_transaction(row.payload, path=f"transaction {row.amazon_id}")
-                if refund.order_id is None:
+                try:
+                    refund = normalize_transaction(row.payload)
+                    if refund.order_id is None:
+                        raise NormalizeError(
+                            "relatedIdentifiers", "a refund must name the order it refunds"
+                        )
+                except _RECORD_ERRORS as exc:
+                    problem = _unreadable(RecordKind.TRANSACTION, row.amazon_id, exc)
+                    self._quarantine(session, problem, summary)
                     continue
+                self._release(session, open_items, row.amazon_id)
                 if only is not None and refund.order_id not in only:
                     continue
                 if credit_memo_key(refund.order_id, refund.transaction_id) in keys:
@@ -293,20 +355,41 @@ class Planner:
     def _plan_settlements(self, summary: PlanSummary, only: set[str] | None) -> None:
         with self._tx() as session:
             keys = self._existing_keys(session)
-            by_group = transactions_by_group(session, self.connection_id)
+            open_items = self._open_invalid(session)
+            by_group = stored_transactions_by_group(session, self.connection_id)
             for row in list_raw_records(session, self.connection_id, RawKind.GROUP):
-                if row.payload.get("ProcessingStatus") != "Closed":
+                # Only a group Amazon calls Closed is final; one without a status we can read
+                # is read below so that its review item says why it waits.
+                if group_status_of(row.payload) is GroupStatus.OPEN:
                     continue
                 if journal_key(FinancialEventGroupId(row.amazon_id)) in keys:
                     continue
-                settlement = normalize_settlement(
-                    row.payload, by_group.get(row.amazon_id, []), path=f"group {row.amazon_id}"
-                )
-                if only is not None and not {row.amazon_id, settlement.settlement_id} & only:
+                try:
+                    stored = by_group.get(row.amazon_id, [])
+                    settlement = normalize_settlement(
+                        row.payload,
+                        [payload for _, payload in stored],
+                        record_ids=[amazon_id for amazon_id, _ in stored],
+                    )
+                    if only is not None and not {row.amazon_id, settlement.settlement_id} & only:
+                        continue
+                    result = plan_settlement_journal(
+                        settlement,
+                        self.mapping,
+                        catalog=self.catalog,
+                        include_cogs=self.include_cogs,
+                    )
+                except _RECORD_ERRORS as exc:
+                    problem = _unreadable(RecordKind.GROUP, row.amazon_id, exc)
+                    self._quarantine(session, problem, summary)
                     continue
-                result = plan_settlement_journal(
-                    settlement, self.mapping, catalog=self.catalog, include_cogs=self.include_cogs
-                )
+                self._release(session, open_items, row.amazon_id)
+                for unreadable in settlement.unreadable:
+                    self._quarantine(session, unreadable, summary)
+                held = {u.amazon_id for u in settlement.unreadable}
+                for txn in settlement.transactions:
+                    if txn.transaction_id not in held:
+                        self._release(session, open_items, txn.transaction_id)
                 self._record(
                     session,
                     result,
@@ -319,12 +402,49 @@ class Planner:
 
 def transactions_by_group(session: Session, connection_id: int) -> dict[str, list[dict[str, Any]]]:
     """Stored transactions by the settlement (financial event group) they belong to."""
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    return {
+        group_id: [payload for _, payload in rows]
+        for group_id, rows in stored_transactions_by_group(session, connection_id).items()
+    }
+
+
+def stored_transactions_by_group(
+    session: Session, connection_id: int
+) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """(stored id, payload) of each transaction, by the group it belongs to.
+
+    The group a transaction was listed for is the fact; its FINANCIAL_EVENT_GROUP_ID identifier
+    (optional in Amazon's model) is used only for records stored before that was kept.
+    """
+    grouped: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     for row in list_raw_records(session, connection_id, RawKind.TRANSACTION):
-        for ident in row.payload.get("relatedIdentifiers") or ():
-            if ident.get("relatedIdentifierName") == "FINANCIAL_EVENT_GROUP_ID":
-                grouped[str(ident.get("relatedIdentifierValue"))].append(row.payload)
+        group_id = row.parent_amazon_id or _named_group(row.payload)
+        if group_id is not None:
+            grouped[group_id].append((row.amazon_id, row.payload))
     return grouped
+
+
+def _named_group(payload: Any) -> str | None:
+    identifiers = payload.get("relatedIdentifiers") if isinstance(payload, dict) else None
+    if not isinstance(identifiers, list):
+        return None
+    for ident in identifiers:
+        if (
+            isinstance(ident, dict)
+            and ident.get("relatedIdentifierName") == "FINANCIAL_EVENT_GROUP_ID"
+            and isinstance(ident.get("relatedIdentifierValue"), str)
+        ):
+            return str(ident["relatedIdentifierValue"])
+    return None
+
+
+def _unreadable(record: RecordKind, amazon_id: str, error: Exception) -> Unreadable:
+    """The quarantine entry for a record whose reading raised `error`."""
+    if isinstance(error, NormalizeError):
+        return Unreadable(record, amazon_id, error.path, error.message)
+    # Not a shape we check for: still this record's problem, never the whole pass's.
+    _log.warning("plan.record.failed", record=record.value, amazon_id=amazon_id, exc_info=error)
+    return Unreadable(record, amazon_id, "", f"{type(error).__name__}: {error}")
 
 
 def current_document(session: Session, connection_id: int, base_key: str) -> Document | None:

@@ -33,6 +33,7 @@ from ml_connector.domain.ids import (
 )
 from ml_connector.flow.accounting import plan_invoice, plan_settlement_journal
 from ml_connector.flow.accounting.corrections import correct_invoice, correct_journal
+from ml_connector.flow.normalize.fields import NormalizeError
 from ml_connector.flow.normalize.orders import normalize_order
 from ml_connector.flow.normalize.settlements import normalize_settlement
 from ml_connector.flow.plan import current_document, transactions_by_group
@@ -205,14 +206,24 @@ def replay(
                     ReplayItem(order_id, key, "invoice", HELD, None, "order not in the store")
                 )
                 continue
-            derived = plan_invoice(normalize_order(raw.payload), ctx.catalog, ctx.mapping)
+            try:
+                derived = plan_invoice(normalize_order(raw.payload), ctx.catalog, ctx.mapping)
+            except NormalizeError as exc:
+                reason = f"Amazon's order cannot be read: {exc}"
+                report.items.append(ReplayItem(order_id, key, "invoice", HELD, None, reason))
+                continue
             existing = current_document(session, ctx.id, key)
             report.items.append(_compare(order_id, key, "invoice", derived, existing))
             if isinstance(derived, InvoiceDoc | CreditMemoDoc):
                 derived_docs[key] = derived
         for group_id, (group, txns) in _settlement_targets(session, ctx, settlement_ids).items():
-            settlement = normalize_settlement(group, txns)
             key = journal_key(FinancialEventGroupId(group_id))
+            try:
+                settlement = normalize_settlement(group, txns)
+            except NormalizeError as exc:
+                reason = f"Amazon's settlement group cannot be read: {exc}"
+                report.items.append(ReplayItem(group_id, key, "journal", HELD, None, reason))
+                continue
             result = plan_settlement_journal(settlement, ctx.mapping, catalog=ctx.catalog)
             existing = current_document(session, ctx.id, key)
             report.items.append(

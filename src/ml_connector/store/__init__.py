@@ -78,7 +78,13 @@ from ml_connector.store.outbox import (
     plan_document,
     transition,
 )
-from ml_connector.store.raw import content_hash, get_raw_record, list_raw_records, upsert_raw_record
+from ml_connector.store.raw import (
+    content_hash,
+    delete_raw_records,
+    get_raw_record,
+    list_raw_records,
+    upsert_raw_record,
+)
 from ml_connector.store.review import (
     list_review_items,
     open_review_item,
@@ -162,6 +168,7 @@ __all__ = [
     "connection_config",
     "content_hash",
     "count_by_state",
+    "delete_raw_records",
     "delete_secret",
     "documents_for_amazon_id",
     "expire_lease",

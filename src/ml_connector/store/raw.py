@@ -19,7 +19,13 @@ from ml_connector.store.dialect import insert_or_ignore
 from ml_connector.store.kinds import RawKind, UpsertOutcome
 from ml_connector.store.tables import RawRecord
 
-__all__ = ["content_hash", "get_raw_record", "list_raw_records", "upsert_raw_record"]
+__all__ = [
+    "content_hash",
+    "delete_raw_records",
+    "get_raw_record",
+    "list_raw_records",
+    "upsert_raw_record",
+]
 
 
 def content_hash(payload: Mapping[str, Any]) -> str:
@@ -35,8 +41,12 @@ def upsert_raw_record(
     payload: Mapping[str, Any],
     *,
     now: datetime | None = None,
+    parent_id: str | None = None,
 ) -> UpsertOutcome:
-    """Insert, or record a re-read; a different hash replaces the payload and counts a change."""
+    """Insert, or record a re-read; a different hash replaces the payload and counts a change.
+
+    `parent_id` is the settlement group a transaction was listed for (kept as last listed).
+    """
     at = now or utcnow()
     digest = content_hash(payload)
     stored_payload = dict(payload)
@@ -53,6 +63,7 @@ def upsert_raw_record(
             "last_seen": at,
             "times_seen": 1,
             "times_changed": 0,
+            "parent_amazon_id": parent_id,
         },
     )
     if inserted:
@@ -68,6 +79,8 @@ def upsert_raw_record(
     ).one()
     row.last_seen = max(row.last_seen, at)
     row.times_seen += 1
+    if parent_id is not None and row.parent_amazon_id != parent_id:
+        row.parent_amazon_id = parent_id
     outcome = UpsertOutcome.UNCHANGED
     if row.content_hash != digest:
         row.previous_hash = row.content_hash
@@ -109,3 +122,24 @@ def list_raw_records(
             (RawRecord.first_seen >= changed_since) | (RawRecord.changed_at >= changed_since)
         )
     return list(session.scalars(query.order_by(RawRecord.id).limit(limit)))
+
+
+def delete_raw_records(
+    session: Session, connection_id: int, kind: RawKind, amazon_ids: list[str]
+) -> int:
+    """Forget records Amazon no longer lists (only synthetic-id stand-ins are ever deleted)."""
+    if not amazon_ids:
+        return 0
+    rows = session.scalars(
+        select(RawRecord).where(
+            RawRecord.connection_id == connection_id,
+            RawRecord.kind == kind,
+            RawRecord.amazon_id.in_(amazon_ids),
+        )
+    )
+    count = 0
+    for row in rows:
+        session.delete(row)
+        count += 1
+    session.flush()
+    return count

@@ -115,7 +115,10 @@ class RawRecord(Base):
     """An Amazon payload exactly as fetched; re-reads only bump ``last_seen``/``times_seen``."""
 
     __tablename__ = "raw_records"
-    __table_args__ = (UniqueConstraint("connection_id", "kind", "amazon_id"),)
+    __table_args__ = (
+        UniqueConstraint("connection_id", "kind", "amazon_id"),
+        Index("ix_raw_records_parent", "connection_id", "kind", "parent_amazon_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey(CONNECTION_FK))
@@ -129,6 +132,8 @@ class RawRecord(Base):
     previous_hash: Mapped[str | None] = mapped_column(String(64))
     changed_at: Mapped[datetime | None]
     times_changed: Mapped[int] = mapped_column(Integer, default=0)
+    #: The settlement group a transaction was listed for (None for other kinds).
+    parent_amazon_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class Document(Base):

@@ -71,7 +71,7 @@ def test_broken_journals_name_the_failed_check(
 def _txn(total: str, *leaves: str, status: TransactionStatus = TransactionStatus.RELEASED):
     return SettlementTransaction(
         TransactionId("T"), "Shipment", status, None, D(total), "USD", None, None, None, None,
-        tuple(Leaf("Principal", D(a)) for a in leaves), (),
+        tuple(Leaf(("Principal",), D(a)) for a in leaves), (),
     )  # fmt: skip
 
 

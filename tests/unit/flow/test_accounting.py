@@ -140,7 +140,7 @@ def test_journal_holds(shapes: type, mapping: ChargeMapping) -> None:
     held = plan_settlement_journal(unknown, mapping)
     assert isinstance(held, Held)
     assert held.code is HoldCode.UNMAPPED_CHARGE
-    assert held.details == ("BrandNewFee",)
+    assert held.details == ("Group/BrandNewFee",)
     fee = [shapes.transaction("T", "ServiceFee", [("Subscription", "-39.99")])]
     still_open = normalize_settlement(shapes.group("-39.99", status="Open"), fee)
     assert plan_settlement_journal(still_open, mapping).code is HoldCode.NOT_CLOSED  # type: ignore[union-attr]

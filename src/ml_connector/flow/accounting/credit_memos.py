@@ -95,15 +95,15 @@ def plan_refund_credit_memo(
     missing: list[str] = []
     for sku, quantity, leaves in parts:
         for leaf in leaves:
-            target = mapping.target(leaf.breakdown_type)
+            target = mapping.target(leaf.path)
             if target is None:
-                unmapped.add(leaf.breakdown_type)
+                unmapped.add(leaf.key)
                 continue
             if target.invoiced is None or leaf.amount == ZERO:
                 continue  # fees and withheld tax belong to the settlement journal
             line = _find(invoice, sku, target.invoiced)
             if line is None:
-                missing.append(f"{sku}/{leaf.breakdown_type}")
+                missing.append(f"{sku}/{leaf.key}")
                 continue
             slot = (sku, line.kind, line.account)
             amounts[slot] = amounts.get(slot, ZERO) + leaf.amount
@@ -113,7 +113,10 @@ def plan_refund_credit_memo(
     if unmapped:
         types = tuple(sorted(unmapped))
         return Held(
-            key, HoldCode.UNMAPPED_CHARGE, f"unmapped leaf types: {', '.join(types)}", types
+            key,
+            HoldCode.UNMAPPED_CHARGE,
+            f"breakdowns not in the charge mapping: {', '.join(types)}",
+            types,
         )
     if missing:
         reason = f"refunded amounts with no matching invoice line: {', '.join(missing)}"

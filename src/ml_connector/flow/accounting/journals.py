@@ -121,21 +121,26 @@ def plan_settlement_journal(
         check_settlement_ties(settlement)
     except InvariantViolation as exc:
         return _held(settlement, HoldCode.INVARIANT, str(exc), (exc.check,))
+    if settlement.unreadable:
+        ids = ", ".join(sorted({u.amazon_id for u in settlement.unreadable}))
+        reason = f"settlement {settlement.group_id} has records we cannot read: {ids}"
+        ids_tuple = tuple(u.amazon_id for u in settlement.unreadable)
+        return _held(settlement, HoldCode.UNREADABLE_RECORD, reason, ids_tuple)
     unknown = sorted(
         {
-            leaf.breakdown_type
+            leaf.key
             for txn in settlement.released
             for leaf in txn.leaves
-            if mapping.target(leaf.breakdown_type) is None
+            if mapping.target(leaf.path) is None
         }
     )
     if unknown:
-        reason = f"leaf types not in the charge mapping: {', '.join(unknown)}"
+        reason = f"breakdowns not in the charge mapping: {', '.join(unknown)}"
         return _held(settlement, HoldCode.UNMAPPED_CHARGE, reason, tuple(unknown))
     lines = _Lines(mapping)
     for txn in settlement.released:
         for leaf in txn.leaves:
-            target = mapping.target(leaf.breakdown_type)
+            target = mapping.target(leaf.path)
             assert target is not None  # unknown types were held above
             if target.invoiced is not None:
                 account = mapping.named("receivable_clearing", txn.marketplace_id)

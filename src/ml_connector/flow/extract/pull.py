@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ml_connector.domain.quarantine import RecordKind, Unreadable
+from ml_connector.domain.settlements import GroupStatus, group_status_of
 from ml_connector.flow.extract.windows import (
     FINANCES_OVERLAP,
     GroupState,
@@ -34,11 +37,16 @@ from ml_connector.store import (
     UpsertOutcome,
     advance_cursor,
     append_event,
+    content_hash,
+    delete_raw_records,
     get_cursor,
     list_raw_records,
+    list_review_items,
     open_review_item,
+    resolve_subject,
     upsert_raw_record,
 )
+from ml_connector.store.tables import RawRecord
 
 _log = structlog.get_logger(__name__)
 
@@ -49,6 +57,22 @@ GROUP_READ_PREFIX = "group-read:"
 GROUP_LIST_SPAN = timedelta(days=179)
 
 
+# The store's id column; an id Amazon sends longer than this, or with control characters, is not
+# one a person could look up either.
+_MAX_ID = 128
+UNIDENTIFIED = "#unidentified-"
+
+
+def usable_id(value: object) -> str | None:
+    """An Amazon id as stored: text, not blank, at most 128 characters, no control characters."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or len(text) > _MAX_ID or any(ord(c) < 32 or c == "\x7f" for c in text):
+        return None
+    return text
+
+
 @dataclass
 class PullSummary:
     new: dict[str, int] = field(default_factory=dict)
@@ -56,6 +80,8 @@ class PullSummary:
     unchanged: int = 0
     pages: int = 0
     clamped: list[str] = field(default_factory=list)
+    #: Records that could not even be identified (no usable id): each has its review item.
+    unidentified: int = 0
 
     def count(self, kind: RawKind, outcome: UpsertOutcome) -> None:
         if outcome is UpsertOutcome.NEW:
@@ -84,8 +110,11 @@ def _store(
     summary: PullSummary,
     now: datetime,
     request_id: str | None = None,
+    parent_id: str | None = None,
 ) -> UpsertOutcome:
-    outcome = upsert_raw_record(session, connection_id, kind, amazon_id, dict(raw), now=now)
+    outcome = upsert_raw_record(
+        session, connection_id, kind, amazon_id, dict(raw), now=now, parent_id=parent_id
+    )
     summary.count(kind, outcome)
     if outcome is not UpsertOutcome.UNCHANGED:
         append_event(
@@ -98,6 +127,33 @@ def _store(
             at=now,
         )
     return outcome
+
+
+def _unidentified(
+    session: Session,
+    connection_id: int,
+    record: RecordKind,
+    raw: Mapping[str, object],
+    id_field: str,
+    where: str,
+    summary: PullSummary,
+) -> None:
+    """A listed record without a usable id: it cannot be stored under its id, so it is held
+    under one derived from its content (the same bad record opens one item, not one a cycle)."""
+    summary.unidentified += 1
+    subject = f"unidentified-{record.value}:{content_hash(raw)[:16]}"
+    value = raw.get(id_field)
+    problem = Unreadable(
+        record, subject, id_field, f"{id_field} is {value!r}, not an id we can use ({where})"
+    )
+    open_review_item(
+        session,
+        connection_id,
+        ReviewKind.INVALID_DATA,
+        subject,
+        problem.describe(),
+        details=problem.details(),
+    )
 
 
 def _flag_clamps(
@@ -169,7 +225,19 @@ def pull_orders(
             echoed = page.last_updated_before or echoed
             with _tx(sessions) as session:
                 for record in page.records:
-                    order_id = str(record.raw["orderId"])
+                    order_id = usable_id(record.raw.get("orderId"))
+                    if order_id is None:
+                        where = f"searchOrders page {summary.pages}"
+                        _unidentified(
+                            session,
+                            connection_id,
+                            RecordKind.ORDER,
+                            record.raw,
+                            "orderId",
+                            where,
+                            summary,
+                        )
+                        continue
                     _store(
                         session,
                         connection_id,
@@ -191,16 +259,74 @@ def pull_orders(
     return summary
 
 
+def _forget_stand_ins(
+    session: Session, connection_id: int, group_id: str, listed: set[str]
+) -> None:
+    """Drop stand-ins for unidentified transactions the latest listing no longer has."""
+    prefix = f"{group_id}{UNIDENTIFIED}"
+    stale = [
+        row.amazon_id
+        for row in session.query(RawRecord).filter(
+            RawRecord.connection_id == connection_id,
+            RawRecord.kind == RawKind.TRANSACTION,
+            RawRecord.amazon_id.startswith(prefix, autoescape=True),
+        )
+        if row.amazon_id not in listed
+    ]
+    delete_raw_records(session, connection_id, RawKind.TRANSACTION, stale)
+    for amazon_id in stale:
+        resolve_subject(
+            session,
+            connection_id,
+            amazon_id,
+            kind=ReviewKind.INVALID_DATA,
+            resolution="Amazon no longer lists this record",
+        )
+
+
+def _groups_awaiting_repair(session: Session, connection_id: int) -> list[str]:
+    """Groups holding a transaction we could not read: re-listed every cycle, however old, so
+    that a record Amazon fixes is seen (and its review item closes) without anyone asking."""
+    subjects = [
+        item.subject_amazon_id
+        for item in list_review_items(
+            session, connection_id=connection_id, kind=ReviewKind.INVALID_DATA
+        )
+        if item.details.get("record") == RecordKind.TRANSACTION.value
+    ]
+    if not subjects:
+        return []
+    parents = session.scalars(
+        select(RawRecord.parent_amazon_id).where(
+            RawRecord.connection_id == connection_id,
+            RawRecord.kind == RawKind.TRANSACTION,
+            RawRecord.amazon_id.in_(subjects),
+        )
+    )
+    return sorted({parent for parent in parents if parent})
+
+
+def _aware_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
 def _group_states(session: Session, connection_id: int) -> list[GroupState]:
     states = []
     for row in list_raw_records(session, connection_id, RawKind.GROUP):
         group = row.payload
-        end = group.get("FinancialEventGroupEnd")
+        # A group whose status or end cannot be read is treated as still open: re-read it.
+        status = group_status_of(group)
         states.append(
             GroupState(
                 group_id=row.amazon_id,
-                processing_status=str(group.get("ProcessingStatus") or "Open"),
-                end=datetime.fromisoformat(str(end).replace("Z", "+00:00")) if end else None,
+                processing_status=(status or GroupStatus.OPEN).value,
+                end=_aware_time(group.get("FinancialEventGroupEnd")),
                 last_read=get_cursor(session, connection_id, GROUP_READ_PREFIX + row.amazon_id),
             )
         )
@@ -239,7 +365,18 @@ def pull_finances(
         ]
         with _tx(sessions) as session:
             for record in records:
-                group_id = str(record.raw["FinancialEventGroupId"])
+                group_id = usable_id(record.raw.get("FinancialEventGroupId"))
+                if group_id is None:
+                    _unidentified(
+                        session,
+                        connection_id,
+                        RecordKind.GROUP,
+                        record.raw,
+                        "FinancialEventGroupId",
+                        "listFinancialEventGroups",
+                        summary,
+                    )
+                    continue
                 owner[group_id] = client
                 _store(
                     session,
@@ -255,14 +392,21 @@ def pull_finances(
         crashpoints.hit("extract.groups.committed")
     with _tx(sessions) as session:
         to_read = groups_to_read(_group_states(session, connection_id), overlap=overlap)
+        to_read += [g for g in _groups_awaiting_repair(session, connection_id) if g not in to_read]
     for group_id in to_read:
         group_client = owner.get(group_id)
         if group_client is None:  # started long before the listing window: closed and read long ago
             continue
         transactions = list(group_client.finances.list_transactions(group_id=group_id))
         with _tx(sessions) as session:
+            listed: set[str] = set()
             for transaction in transactions:
-                transaction_id = str(transaction.raw["transactionId"])
+                transaction_id = usable_id(transaction.raw.get("transactionId"))
+                if transaction_id is None:
+                    # Kept (the settlement must wait for it) under an id of its content; the
+                    # stand-in goes away when Amazon no longer lists that content.
+                    transaction_id = f"{group_id}{UNIDENTIFIED}{content_hash(transaction.raw)[:16]}"
+                listed.add(transaction_id)
                 _store(
                     session,
                     connection_id,
@@ -272,7 +416,9 @@ def pull_finances(
                     summary,
                     now,
                     group_client.last_request_id,
+                    parent_id=group_id,
                 )
+            _forget_stand_ins(session, connection_id, group_id, listed)
             advance_cursor(session, connection_id, GROUP_READ_PREFIX + group_id, now, now=now)
         crashpoints.hit("extract.transactions.group_committed")
         if progress:

@@ -3,6 +3,15 @@
 Resolution happens once, at load time: every account and cost center is checked against the
 chart, and every `account = "tax_clearing"` reference is looked up, so accounting only ever sees
 valid combinations or an explicit "unmapped" answer.
+
+Keys are breakdown *paths* (docs/mapping.md): `Commission`, `Sales/ProductCharges`,
+`Expenses/AmazonFees/Commission/Tax`, `AmazonFees/*/Tax`. A key matches a leaf when its segments
+equal the end of the leaf's path (case and spaces ignored, `*` is any one segment); the longest
+key wins, then the one with fewer `*`. Two rules keep short keys safe:
+- a `Base` leaf under a fee is the fee's net amount, so it also matches the fee's own keys
+  (`Commission` books `.../Commission/Base`);
+- a `Tax` leaf below a fee (three or more levels deep) is the VAT Amazon charges on its fee, never
+  the sale's tax, so a bare `Tax` key does not match it.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from ml_connector.flow.mapping.config import InvoicedRole, JournalConfig, Mappin
 from ml_connector.flow.mapping.errors import MappingError
 
 NAMED_ACCOUNTS = (
+    "input_vat",
     "receivable",
     "receivable_clearing",
     "cash_in_transit",
@@ -42,13 +52,45 @@ NAMED_ACCOUNTS = (
 
 @dataclass(frozen=True, slots=True)
 class LeafTarget:
-    """Where a leaf breakdown type is booked in the settlement journal."""
+    """Where the leaves a mapping key matches are booked in the settlement journal."""
 
-    breakdown_type: str
+    key: str  # the key as written in the mapping file
     natural_account: str
     cost_center: str | None  # None: the transaction's marketplace cost center
     label: str
     invoiced: InvoicedRole | None
+
+
+KeyPath = tuple[str, ...]
+_ANY = "*"
+# Amazon's fee components: `Base` is the fee net of tax, `Tax` the VAT charged on it.
+_BASE, _TAX = "base", "tax"
+_FEE_TAX_DEPTH = 3
+# Segments that only ever appear on what Amazon charges the seller, never on the buyer's invoice.
+_CHARGE_ONLY = frozenset({"expenses", "amazonfees"})
+
+
+def _segment(text: str) -> str:
+    """A path segment as compared: case and white space ignored (`Product Charges`)."""
+    return "".join(text.split()).casefold()
+
+
+def key_path(key: str) -> KeyPath:
+    """`"Expenses/AmazonFees/*/Tax"` → ("expenses", "amazonfees", "*", "tax"); ValueError if a
+    segment is empty or the key is only `*` (that would be a default account)."""
+    segments = tuple(_segment(part) for part in key.split("/"))
+    if any(not segment for segment in segments):
+        raise ValueError(f"{key!r} has an empty path segment")
+    if all(segment == _ANY for segment in segments):
+        raise ValueError(f"{key!r} matches every leaf: name at least one breakdown type")
+    return segments
+
+
+def _matches(key: KeyPath, path: KeyPath) -> bool:
+    if len(key) > len(path):
+        return False
+    tail = path[len(path) - len(key) :]
+    return all(k in (_ANY, p) for k, p in zip(key, tail, strict=True))
 
 
 @dataclass(frozen=True)
@@ -56,6 +98,12 @@ class ChargeMapping:
     chart: Chart
     file: MappingFile
     targets: dict[str, LeafTarget]
+    keys: tuple[tuple[KeyPath, LeafTarget], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.keys and self.targets:
+            keys = tuple((key_path(key), target) for key, target in self.targets.items())
+            object.__setattr__(self, "keys", keys)
 
     @property
     def journal(self) -> JournalConfig:
@@ -95,9 +143,29 @@ class ChargeMapping:
     def named(self, name: str, marketplace_id: str | None = None) -> AccountCombination:
         return self.combination(self.account_value(name), marketplace_id)
 
-    def target(self, breakdown_type: str) -> LeafTarget | None:
-        """The mapping of a leaf type, or None: unknown types are never given a default."""
-        return self.targets.get(breakdown_type)
+    def target(self, path: tuple[str, ...] | str) -> LeafTarget | None:
+        """The mapping of a leaf (its breakdown path, or a one-segment leaf type), or None:
+        a leaf no key matches is never given a default account."""
+        segments = tuple(_segment(part) for part in ((path,) if isinstance(path, str) else path))
+        if not segments:
+            return None
+        found = self._best(segments)
+        if found is None and segments[-1] == _BASE and len(segments) > 1:
+            found = self._best(segments[:-1])  # a fee's Base is the fee itself, net of tax
+        return found
+
+    def _best(self, path: KeyPath) -> LeafTarget | None:
+        fee_tax = path[-1] == _TAX and len(path) >= _FEE_TAX_DEPTH
+        best: tuple[tuple[int, int], LeafTarget] | None = None
+        for key, target in self.keys:
+            if fee_tax and len(key) == 1:
+                continue  # a bare `Tax` is the sale's tax, never the VAT on a fee
+            if not _matches(key, path):
+                continue
+            score = (len(key), -key.count(_ANY))
+            if best is None or score > best[0]:
+                best = (score, target)
+        return best[1] if best else None
 
     def customer(self, marketplace_id: str) -> CustomerRef | None:
         config = self.file.customers.get(marketplace_id)
@@ -147,13 +215,40 @@ def parse_mapping(data: Mapping[str, Any], source: str) -> ChargeMapping:
             check(f"accounts.{name}", "account", value)
 
     targets: dict[str, LeafTarget] = {}
+    seen: dict[KeyPath, str] = {}
+
+    def path_of(where: str, key: str) -> KeyPath | None:
+        try:
+            path = key_path(key)
+        except ValueError as exc:
+            problems.append(f"{source}: {where}: {exc}")
+            return None
+        if path in seen:
+            problems.append(f"{source}: {where}: {key!r} is the same path as {seen[path]!r}")
+            return None
+        seen[path] = key
+        return path
+
     for leaf_type, role in model.invoiced.items():
+        where = f"invoiced.{leaf_type}"
+        path = path_of(where, leaf_type)
+        if path is None:
+            continue
+        if _CHARGE_ONLY & set(path):
+            problems.append(
+                f"{source}: {where}: {leaf_type!r} is something Amazon charges the seller, "
+                "not part of the buyer's invoice; map it under [charges]"
+            )
+            continue
         clearing = model.accounts.receivable_clearing
         targets[leaf_type] = LeafTarget(leaf_type, clearing, None, leaf_type, role)
     for leaf_type, charge in model.charges.items():
         where = f"charges.{leaf_type}"
         if leaf_type in targets:
             problems.append(f"{source}: {where}: {leaf_type!r} is also listed under [invoiced]")
+            continue
+        path = path_of(where, leaf_type)
+        if path is None:
             continue
         account = charge.account
         if account in NAMED_ACCOUNTS:
@@ -164,6 +259,12 @@ def parse_mapping(data: Mapping[str, Any], source: str) -> ChargeMapping:
             account = named
         else:
             check(f"{where}.account", "account", account)
+        if path[-1] == _TAX and len(path) > 1 and account == model.accounts.receivable_clearing:
+            problems.append(
+                f"{source}: {where}: the VAT Amazon charges on a fee cannot settle against "
+                "receivable clearing (that account holds the buyers' proceeds)"
+            )
+            continue
         if charge.cost_center is not None:
             check(f"{where}.cost_center", "cost_center", charge.cost_center)
         label = charge.label or leaf_type

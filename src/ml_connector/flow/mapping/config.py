@@ -56,6 +56,8 @@ class AccountsConfig(_Strict):
     reimbursements: str
     cogs: str | None = None
     inventory: str | None = None
+    # Recoverable input VAT: the VAT Amazon charges EU/UK sellers on its own fees.
+    input_vat: str | None = None
 
 
 class CustomerConfig(_Strict):

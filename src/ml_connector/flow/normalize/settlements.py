@@ -1,13 +1,26 @@
 """Finances v0 `FinancialEventGroup` + 2024-06-19 `Transaction`s → `Settlement`.
 
-Breakdowns nest; only leaves carry meaning. A transaction's own `breakdowns` already sum its
-items, so the transaction's leaves come from there, and each item's leaves are kept separately
-(for per-SKU credit memos) — using both would count the money twice.
+Read per the official model (``finances_2024-06-19.json``), which requires no field at all: what
+the accounting cannot do without (an id, a total, a currency) is checked here, everything else
+may be absent or null. Enum values are compared without regard to case (the model's enum says
+``RELEASED``, its own example sends ``Released``).
+
+Breakdowns nest to any depth (``Sales → ProductCharges``, ``Expenses → AmazonFees → Commission →
+Base / Tax``); only leaves carry money, and each leaf keeps its whole *path*, because the same leaf
+name means different things in different places (`Tax` of a sale is output tax, `Tax` of a fee is
+the VAT Amazon charges the seller). A transaction's own `breakdowns` already sum its items, so the
+transaction's leaves come from there and each item's leaves are kept separately (for per-SKU credit
+memos); using both would count the money twice. A transaction with no breakdowns anywhere (a
+`Transfer` with ``"breakdowns": []``) is one leaf named after its type, for its `totalAmount`.
+
+One transaction that cannot be read does not stop its settlement from being read: it is returned
+in `Settlement.unreadable`, and the settlement's journal waits for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ml_connector.domain.ids import (
@@ -19,6 +32,7 @@ from ml_connector.domain.ids import (
     TransactionId,
 )
 from ml_connector.domain.money import total
+from ml_connector.domain.quarantine import RecordKind, Unreadable
 from ml_connector.domain.settlements import (
     GroupStatus,
     Leaf,
@@ -29,47 +43,96 @@ from ml_connector.domain.settlements import (
 )
 from ml_connector.flow.normalize.fields import Node, NormalizeError, money
 
+# Deeper than any tree Amazon documents; a deeper one is malformed, not something to recurse into.
+_MAX_DEPTH = 12
 
-def _leaves(nodes: list[Node], currency: str, out: list[Leaf]) -> None:
-    """Flatten a breakdown tree, checking each group node equals the sum of its children."""
+
+def _breakdown_nodes(node: Node) -> list[Node]:
+    """The `breakdowns` of a transaction, item or breakdown: a list, or (as in the model's own
+    `Transaction` example) an object holding the list under `breakdowns`; absent/null → none."""
+    child = node.get("breakdowns")
+    if child is None:
+        return []
+    if isinstance(child.value, Mapping):
+        inner = child.get("breakdowns")
+        return [] if inner is None else inner.items()
+    return child.items()
+
+
+def _leaves(
+    nodes: list[Node], currency: str, out: list[Leaf], parents: tuple[str, ...] = ()
+) -> None:
+    """Flatten a breakdown tree into leaves with their paths.
+
+    A group node's amount, when sent, must equal the sum of its children; the model does not
+    require `breakdownAmount`, so a group node without one is taken as the sum of its children.
+    """
+    if len(parents) >= _MAX_DEPTH:
+        raise nodes[0].error(f"breakdowns nest deeper than {_MAX_DEPTH} levels")
     for node in nodes:
-        kind = node.req("breakdownType").text()
-        amount, leaf_currency = money(node.req("breakdownAmount"), "currencyAmount", "currencyCode")
-        if leaf_currency != currency:
-            raise node.error(f"currency {leaf_currency} differs from the transaction's {currency}")
-        children = node.array("breakdowns")
+        kind = node.req("breakdownType").text().strip()
+        path = (*parents, kind)
+        children = _breakdown_nodes(node)
+        amount_node = node.get("breakdownAmount")
+        amount = None
+        if amount_node is not None:
+            amount, leaf_currency = money(amount_node, "currencyAmount", "currencyCode")
+            if leaf_currency != currency:
+                raise amount_node.error(
+                    f"currency {leaf_currency} differs from the transaction's {currency}"
+                )
         if not children:
+            if amount is None:
+                raise NormalizeError(node.child_path("breakdownAmount"), "a leaf needs an amount")
             if node.get("breakdowns") is not None and amount == 0:
                 continue  # an empty group node ("breakdowns": []) carries nothing
-            out.append(Leaf(kind, amount))
+            out.append(Leaf(path, amount))
             continue
         start = len(out)
-        _leaves(children, currency, out)
+        _leaves(children, currency, out, path)
         below = total(leaf.amount for leaf in out[start:])
-        if below != amount:
+        if amount is not None and below != amount:
             raise node.error(f"{kind} is {amount} but its breakdowns sum to {below}")
 
 
 def _related(node: Node, list_key: str, name_key: str, value_key: str) -> dict[str, str]:
+    """Related identifiers by name; an entry without a name or value identifies nothing."""
     found: dict[str, str] = {}
     for entry in node.array(list_key):
-        found[entry.req(name_key).text()] = entry.req(value_key).text()
+        name, value = entry.get(name_key), entry.get(value_key)
+        if name is None or value is None:
+            continue
+        if not isinstance(name.value, str) or not isinstance(value.value, str | int):
+            raise entry.error("a related identifier's name and value must be text")
+        text = str(value.value).strip()
+        if text:
+            found[name.value.strip().upper()] = text
     return found
+
+
+def _optional_text(node: Node, key: str) -> str | None:
+    child = node.get(key)
+    if child is None:
+        return None
+    if not isinstance(child.value, str):
+        raise child.error(f"expected a string, got {child.value!r}")
+    return child.value.strip() or None
 
 
 def _item(node: Node, currency: str) -> TransactionItem:
     leaves: list[Leaf] = []
-    _leaves(node.array("breakdowns"), currency, leaves)
+    _leaves(_breakdown_nodes(node), currency, leaves)
     sku = asin = network = None
     quantity: int | None = None
     for context in node.array("contexts"):
-        if context.req("contextType").text() == "ProductContext":
-            sku = context.req("sku").text() if context.get("sku") else None
-            asin = context.req("asin").text() if context.get("asin") else None
-            q = context.get("quantityShipped")
-            quantity = q.integer() if q is not None else None
-            n = context.get("fulfillmentNetwork")
-            network = n.text() if n is not None else None
+        context_type = _optional_text(context, "contextType")
+        if context_type is None or context_type.casefold() != "productcontext":
+            continue
+        sku = _optional_text(context, "sku")
+        asin = _optional_text(context, "asin")
+        q = context.get("quantityShipped")
+        quantity = q.integer() if q is not None else None
+        network = _optional_text(context, "fulfillmentNetwork")
     ids = _related(
         node, "relatedIdentifiers", "itemRelatedIdentifierName", "itemRelatedIdentifierValue"
     )
@@ -83,20 +146,53 @@ def _item(node: Node, currency: str) -> TransactionItem:
     )
 
 
-def normalize_transaction(raw: Mapping[str, Any], *, path: str = "") -> SettlementTransaction:
-    """One 2024-06-19 `Transaction`; its leaves must sum to its `totalAmount`."""
-    node = Node(raw, path)
-    amount, currency = money(node.req("totalAmount"), "currencyAmount", "currencyCode")
-    status_node = node.req("transactionStatus")
+def _status(node: Node) -> TransactionStatus | None:
+    status_node = node.get("transactionStatus")
+    if status_node is None:
+        return None  # not required by the model: the settlement decides (resolve_statusless)
     try:
-        status = TransactionStatus(status_node.text())
+        return TransactionStatus(status_node.text())
     except ValueError:
         raise status_node.error(f"unknown transactionStatus {status_node.value!r}") from None
+
+
+def transaction_id_of(raw: Any) -> str | None:
+    """The record's `transactionId` when it has a usable one (text, not blank)."""
+    if isinstance(raw, Mapping):
+        value = raw.get("transactionId")
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def is_refund(raw: Any) -> bool:
+    """True for a `Refund` transaction, however Amazon spells the type's case."""
+    if not isinstance(raw, Mapping):
+        return False
+    kind = raw.get("transactionType")
+    return isinstance(kind, str) and kind.strip().casefold() == "refund"
+
+
+def normalize_transaction(raw: Mapping[str, Any], *, path: str = "") -> SettlementTransaction:
+    """One 2024-06-19 `Transaction`; its leaves must sum to its `totalAmount`.
+
+    Raises `NormalizeError` (with the field's path) when the transaction cannot be read: no id,
+    no total, an unknown status, leaves that do not add up, a value of the wrong type.
+    """
+    node = Node(raw, path)
+    node.obj()
+    transaction_id = node.req("transactionId").text().strip()
+    amount, currency = money(node.req("totalAmount"), "currencyAmount", "currencyCode")
+    status = _status(node)
+    transaction_type = _optional_text(node, "transactionType")
     leaves: list[Leaf] = []
-    _leaves(node.array("breakdowns"), currency, leaves)
+    _leaves(_breakdown_nodes(node), currency, leaves)
     items = tuple(_item(item, currency) for item in node.array("items"))
     if not leaves:  # some transactions carry their money on the items only
         leaves = [leaf for item in items for leaf in item.leaves]
+    if not leaves and amount != 0:
+        # No breakdown anywhere (a Transfer with "breakdowns": []): the total is the one leaf.
+        leaves = [Leaf((transaction_type or "Unclassified",), amount)]
     leaves_total = total(leaf.amount for leaf in leaves)
     if leaves_total != amount:
         raise node.req("totalAmount").error(f"breakdowns sum to {leaves_total}, total is {amount}")
@@ -104,60 +200,137 @@ def normalize_transaction(raw: Mapping[str, Any], *, path: str = "") -> Settleme
         node, "relatedIdentifiers", "relatedIdentifierName", "relatedIdentifierValue"
     )
     details = node.get("marketplaceDetails")
-    market = details.get("marketplaceId") if details is not None else None
+    market = _optional_text(details, "marketplaceId") if details is not None else None
     posted = node.get("postedDate")
-    description = node.get("description")
     return SettlementTransaction(
-        transaction_id=TransactionId(node.req("transactionId").text()),
-        transaction_type=node.req("transactionType").text(),
+        transaction_id=TransactionId(transaction_id),
+        transaction_type=transaction_type or "",
         status=status,
         posted_date=posted.timestamp() if posted is not None else None,
         total=amount,
         currency=currency,
-        marketplace_id=MarketplaceId(market.text()) if market is not None else None,
+        marketplace_id=MarketplaceId(market) if market else None,
         order_id=AmazonOrderId(related["ORDER_ID"]) if "ORDER_ID" in related else None,
         refund_id=related.get("REFUND_ID"),
         shipment_id=related.get("SHIPMENT_ID"),
         leaves=tuple(leaves),
         items=items,
-        description=description.text() if description is not None else None,
+        description=_optional_text(node, "description"),
     )
 
 
+def _field(error: NormalizeError, prefix: str) -> str:
+    return error.path[len(prefix) + 1 :] if error.path.startswith(prefix + ".") else error.path
+
+
+def resolve_statusless(settlement: Settlement) -> Settlement:
+    """Decide what transactions without a `transactionStatus` mean, by the group's total.
+
+    The model does not require the status; Amazon's `OriginalTotal` of a Closed group is the money
+    it settled. So: when the total ties only with the status-less money counted, it is RELEASED;
+    when it ties without it, it is not in this settlement (read as DEFERRED); otherwise nobody can
+    tell, and each status-less transaction is held for review. An Open group is left as it is.
+    Source of the rule: docs/amazon-vocabulary.md ("What Amazon really sends").
+    """
+    unknown = [t for t in settlement.transactions if t.status is None]
+    if not unknown or settlement.status is not GroupStatus.CLOSED:
+        return settlement
+    known = settlement.released_total
+    unknown_total = total(t.total for t in unknown)
+    ids = ", ".join(t.transaction_id for t in unknown)
+    if known + unknown_total == settlement.total:
+        status, note = TransactionStatus.RELEASED, f"read as RELEASED (the group total ties): {ids}"
+    elif known == settlement.total:
+        status, note = TransactionStatus.DEFERRED, f"read as not settled here (total ties): {ids}"
+    else:
+        held = tuple(
+            Unreadable(
+                RecordKind.TRANSACTION,
+                t.transaction_id,
+                "transactionStatus",
+                "transactionStatus is null and the settlement's total does not tell whether "
+                f"this {t.total} {t.currency} was released",
+            )
+            for t in unknown
+        )
+        return dataclasses.replace(
+            settlement,
+            transactions=tuple(t for t in settlement.transactions if t.status is not None),
+            unreadable=settlement.unreadable + held,
+        )
+    resolved = tuple(
+        dataclasses.replace(t, status=status) if t.status is None else t
+        for t in settlement.transactions
+    )
+    notes = (*settlement.notes, f"transactionStatus null on {len(unknown)} transaction(s), {note}")
+    return dataclasses.replace(settlement, transactions=resolved, notes=notes)
+
+
 def normalize_settlement(
-    group: Mapping[str, Any], transactions: Iterable[Mapping[str, Any]], *, path: str = ""
+    group: Mapping[str, Any],
+    transactions: Iterable[Mapping[str, Any]],
+    *,
+    path: str = "",
+    record_ids: Sequence[str] | None = None,
 ) -> Settlement:
     """A group and the transactions listed for it (by FINANCIAL_EVENT_GROUP_ID).
 
-    A transaction that names another group is an error: it means the caller mixed up pages.
-    The settlement id is the transactions' SETTLEMENT_ID when they carry one, else the group id.
+    Raises `NormalizeError` when the group itself cannot be read (no id, no or unknown
+    ProcessingStatus, no total); a transaction that cannot be read, names another group or is in
+    another currency is put in `Settlement.unreadable` instead, named by its `transactionId` or,
+    when it has none, by its entry in `record_ids` (the id it is stored under). The settlement id
+    is the transactions' SETTLEMENT_ID when they carry one, else the group id.
     """
     node = Node(group, path)
-    group_id = node.req("FinancialEventGroupId").text()
-    status_node = node.req("ProcessingStatus")
+    node.obj()
+    group_id = node.req("FinancialEventGroupId").text().strip()
+    status_node = node.get("ProcessingStatus")
+    if status_node is None:
+        # Without a status nobody can tell whether the group is final: never journal it.
+        raise NormalizeError(node.child_path("ProcessingStatus"), "ProcessingStatus is missing")
     try:
         status = GroupStatus(status_node.text())
     except ValueError:
         raise status_node.error(f"unknown ProcessingStatus {status_node.value!r}") from None
     amount, currency = money(node.req("OriginalTotal"), "CurrencyAmount", "CurrencyCode")
     normalized: list[SettlementTransaction] = []
+    unreadable: list[Unreadable] = []
     settlement_ids: set[str] = set()
     for index, raw in enumerate(transactions):
         where = f"transactions[{index}]"
-        txn = normalize_transaction(raw, path=where)
-        related = _related(
-            Node(raw, where),
-            "relatedIdentifiers",
-            "relatedIdentifierName",
-            "relatedIdentifierValue",
+        fallback = (
+            record_ids[index]
+            if record_ids is not None and index < len(record_ids)
+            else f"{group_id}/transactions[{index}]"
         )
-        named_group = related.get("FINANCIAL_EVENT_GROUP_ID")
-        if named_group is not None and named_group != group_id:
-            raise NormalizeError(where, f"belongs to group {named_group}, not {group_id}")
-        if txn.currency != currency:
-            raise NormalizeError(
-                f"{where}.totalAmount", f"currency {txn.currency} differs from group's {currency}"
+        try:
+            txn = normalize_transaction(raw, path=where)
+            related = _related(
+                Node(raw, where),
+                "relatedIdentifiers",
+                "relatedIdentifierName",
+                "relatedIdentifierValue",
             )
+            named_group = related.get("FINANCIAL_EVENT_GROUP_ID")
+            if named_group is not None and named_group != group_id:
+                raise NormalizeError(
+                    f"{where}.relatedIdentifiers", f"belongs to group {named_group}"
+                )
+            if txn.currency != currency:
+                raise NormalizeError(
+                    f"{where}.totalAmount.currencyCode",
+                    f"currency {txn.currency} differs from the group's {currency}",
+                )
+        except NormalizeError as exc:
+            unreadable.append(
+                Unreadable(
+                    RecordKind.TRANSACTION,
+                    transaction_id_of(raw) or fallback,
+                    _field(exc, where),
+                    exc.message,
+                )
+            )
+            continue
         if "SETTLEMENT_ID" in related:
             settlement_ids.add(related["SETTLEMENT_ID"])
         normalized.append(txn)
@@ -167,7 +340,7 @@ def normalize_settlement(
         node.get(key)
         for key in ("FinancialEventGroupStart", "FinancialEventGroupEnd", "FundTransferDate")
     )
-    return Settlement(
+    settlement = Settlement(
         group_id=FinancialEventGroupId(group_id),
         settlement_id=SettlementId(settlement_ids.pop() if settlement_ids else group_id),
         status=status,
@@ -177,4 +350,6 @@ def normalize_settlement(
         fund_transfer_date=transfer.timestamp() if transfer is not None else None,
         total=amount,
         transactions=tuple(normalized),
+        unreadable=tuple(unreadable),
     )
+    return resolve_statusless(settlement)

@@ -38,9 +38,15 @@ class AccountRoles:
     accounts: Mapping[str, LineType] = field(default_factory=dict)
     leaf_types: Mapping[str, LineType] = field(default_factory=dict)
     segment: str = "account"
+    mapping: ChargeMapping | None = None
 
-    def for_leaf(self, breakdown_type: str) -> LineType:
-        return self.leaf_types.get(breakdown_type, LineType.OTHER)
+    def for_leaf(self, path: tuple[str, ...] | str) -> LineType:
+        """A leaf's line type: that of the mapping key that books it (path rules included)."""
+        target = self.mapping.target(path) if self.mapping is not None else None
+        if target is None:
+            key = path if isinstance(path, str) else "/".join(path)
+            return self.leaf_types.get(key, LineType.OTHER)
+        return self.leaf_types.get(target.key, LineType.OTHER)
 
     def for_account(self, account: AccountCombination) -> LineType:
         try:
@@ -80,4 +86,5 @@ def roles_from_mapping(mapping: ChargeMapping) -> AccountRoles:
         cash_in_transit=mapping.named("cash_in_transit"),
         accounts=accounts,
         leaf_types=leaf_types,
+        mapping=mapping,
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ml_connector.remote.amazon.models.base import Record
+from ml_connector.remote.amazon.models.base import Record, read_record
 from ml_connector.remote.amazon.models.finances import (
     FinancialEventGroup,
     FinancialEventsPage,
@@ -54,7 +54,7 @@ class FinancesApi:
         pages = self._v0_pages("listFinancialEventGroups", f"{V0}/financialEventGroups", params)
         for payload in pages:
             for raw in payload.get("FinancialEventGroupList") or []:
-                yield Record(FinancialEventGroup.model_validate(raw), raw)
+                yield read_record(FinancialEventGroup, raw)
 
     def _event_pages(
         self, operation: str, path: str, params: dict[str, QueryValue]
@@ -136,4 +136,4 @@ class FinancesApi:
             fetch, lambda p: p.get("nextToken"), operation="listTransactions"
         ):
             for raw in payload.get("transactions") or []:
-                yield Record(Transaction.model_validate(raw), raw)
+                yield read_record(Transaction, raw)

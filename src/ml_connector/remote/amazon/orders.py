@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ml_connector.remote.amazon.models.base import Record
+from ml_connector.remote.amazon.models.base import Record, read_record
 from ml_connector.remote.amazon.models.orders import IncludedData, Order
 from ml_connector.remote.amazon.params import QueryValue
 from ml_connector.remote.http.paginate import follow_tokens
@@ -85,7 +85,7 @@ class OrdersApi:
             raws: list[dict[str, Any]] = body.get("orders") or []
             pagination = body.get("pagination") or {}
             return OrdersPage(
-                records=[Record(Order.model_validate(raw), raw) for raw in raws],
+                records=[read_record(Order, raw) for raw in raws],
                 next_token=pagination.get("nextToken"),
                 last_updated_before=body.get("lastUpdatedBefore"),
                 created_before=body.get("createdBefore"),

@@ -40,6 +40,10 @@ def report_json(report: SyncReport) -> dict[str, Any]:
         "rejected": report.post.rejected,
         "retry": report.post.retry,
         "clamped": report.orders.clamped,
+        "unreadable_records": report.plan.invalid
+        + report.orders.unidentified
+        + report.finances.unidentified,
+        "waiting_for_review": report.plan.waiting,
         "settlements": report.reconciliation,
     }
 
@@ -55,6 +59,9 @@ def print_report(report: SyncReport) -> None:
     table.add_row("found already in Oracle", str(report.post.found_existing))
     table.add_row("rejected by Oracle", str(report.post.rejected))
     table.add_row("to retry", str(report.post.retry))
+    unreadable = report.plan.invalid + report.orders.unidentified + report.finances.unidentified
+    table.add_row("Amazon records we cannot read (held)", str(unreadable))
+    table.add_row("waiting in the review queue", str(report.plan.waiting))
     out().print(table)
     for clamp in report.orders.clamped:
         out().print(f"[yellow]history limit:[/yellow] {clamp}")
@@ -82,7 +89,10 @@ def print_reconciliation(rows: list[dict[str, Any]]) -> None:
             str(row.get("currency", "")),
             f"[{colour}]{status}[/{colour}]",
             str(row.get("amazon_total")),
-            str(row.get("report_total") or "-"),
+            str(
+                row.get("report_total")
+                or ("settlement report not found" if row.get("report_missing") else "-")
+            ),
             str(row.get("posted_total") or "-"),
             str(row.get("variance") or "-"),
         )
@@ -194,8 +204,22 @@ def _sync(ctx: typer.Context, connection: str, since: datetime | None, as_json: 
         print_json(report_json(report))
     else:
         print_report(report)
-    if report.post.rejected:
-        raise typer.Exit(1)
+    raise typer.Exit(exit_code([report]))
+
+
+# Documented in docs/cli.md: cron and schedulers alert on these.
+EXIT_FAILED = 1
+EXIT_HELD = 3
+
+
+def exit_code(reports: list[SyncReport]) -> int:
+    """1 when Oracle rejected something; 3 when the cycle finished but records or documents wait
+    in the review queue; 0 when everything was posted and nothing waits."""
+    if any(report.post.rejected for report in reports):
+        return EXIT_FAILED
+    if any(report.plan.waiting for report in reports):
+        return EXIT_HELD
+    return 0
 
 
 def run(
@@ -221,12 +245,21 @@ def _run(ctx: typer.Context, once: bool) -> None:
             fail("no enabled connection: add one with `ml-connector connection add`")
         scheduler = Scheduler(rt)
         scheduler.install_signal_handlers()
-        scheduler.loop(once=once, on_report=lambda r: out().print(_one_line(r)))
+        reports: list[SyncReport] = []
+
+        def on_report(report: SyncReport) -> None:
+            reports.append(report)
+            out().print(_one_line(report))
+
+        scheduler.loop(once=once, on_report=on_report)
+    if once:
+        raise typer.Exit(exit_code(reports))
 
 
 def _one_line(report: SyncReport) -> str:
     counts = report.counts()
     return (
         f"{report.connection}: posted {counts['posted']}, held {counts['held']}, "
-        f"rejected {counts['rejected']}, retry {counts['retry']}"
+        f"rejected {counts['rejected']}, retry {counts['retry']}, "
+        f"waiting for review {report.plan.waiting}"
     )

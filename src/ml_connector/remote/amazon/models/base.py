@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel, to_pascal
 
-__all__ = ["CamelModel", "PascalModel", "Record"]
+__all__ = ["CamelModel", "PascalModel", "Record", "read_record"]
 
 
 class _Wire(BaseModel):
@@ -49,3 +50,24 @@ class Record(NamedTuple, Generic[M]):
 
     model: M
     raw: dict[str, Any]
+    #: Why the typed view could not be built (``"postedDate: Input should be a valid datetime"``);
+    #: None when it could. A record with a problem still carries its raw JSON, so one bad record
+    #: never makes the client drop the page it came in.
+    problem: str | None = None
+
+
+def read_record(model: type[M], raw: Any) -> Record[M]:
+    """The typed view of one listed record, or an empty view plus the reason it failed.
+
+    The connector stores and normalizes from ``raw``; its own reader decides what the record
+    means, so a type the model view cannot take must not cost the rest of the page.
+    """
+    if not isinstance(raw, dict):
+        kind = type(raw).__name__
+        return Record(model.model_construct(), {"value": raw}, f"expected an object, got {kind}")
+    try:
+        return Record(model.model_validate(raw), raw)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return Record(model.model_construct(), raw, f"{where}: {first['msg']}")
