@@ -68,6 +68,7 @@ def gl_row(account: str, dr: str = "", cr: str = "", **extra: str) -> list[str]:
         "USER_JE_SOURCE_NAME": "Amazon Settlements",
         "USER_JE_CATEGORY_NAME": "Amazon Settlement",
         "CURRENCY_CODE": "USD",
+        "DATE_CREATED": "2026/11/15",
         "ACTUAL_FLAG": "A",
         "ENTERED_DR": dr,
         "ENTERED_CR": cr,
@@ -118,7 +119,10 @@ def tree(client: httpx.Client, request_id: str) -> dict[str, Any]:
 
 
 def descendants(node: dict[str, Any]) -> list[dict[str, Any]]:
-    return [node] + [d for child in node["JOBS"] for d in descendants(child)]
+    """The job and its descendants; children sit under CHILD, one object or a list."""
+    kids = node.get("CHILD", [])
+    kids = [kids] if isinstance(kids, dict) else kids
+    return [node] + [d for child in kids for d in descendants(child)]
 
 
 def log_of(client: httpx.Client, request_id: str) -> str:

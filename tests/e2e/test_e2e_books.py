@@ -105,7 +105,7 @@ def _check_journals(books: Books, reconciliation: list[dict[str, object]]) -> No
     by_group: dict[str, list[JournalBatch]] = defaultdict(list)
     for batch in batches:
         for journal in batch.journals:
-            by_group[journal.references["REFERENCE7"]].append(batch)
+            by_group[journal.references["REFERENCE22"]].append(batch)
     groups = closed_groups(books.world)
     assert len(batches) == len(groups)
     for group in groups:

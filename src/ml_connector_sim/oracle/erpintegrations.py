@@ -4,6 +4,12 @@ The chain is the one seen on pods: the interface loader (the request id the POST
 first; the import launcher and the import itself are its descendants. Every job walks
 WAIT → RUNNING → final on the simulator's clock, so a parent can report SUCCEEDED while its
 child is still running or has failed — which is why clients must look at the children.
+
+ESSExecutionDetailsRF answers in the documented shape: ``{"JOBS": {JOBNAME, JOBPATH,
+REQUESTID, STATUS, CHILD}}`` where ``CHILD`` is one object, or a list when a job has several
+children. Fault switches make the import child report any rare ESS state (``ess-hold``,
+``ess-error-manual-recovery``, ``ess-completed``... see ``ESS_STATE_FAULTS``) or run as a
+request of its own that only the launcher's log names (``ess-detached-import``).
 """
 
 from __future__ import annotations
@@ -42,6 +48,29 @@ FINDERS = {
 }
 
 
+# fault -> (state while the import child runs, its final state or None to keep the import's
+# own verdict, whether the import's documents are still created)
+ESS_STATE_FAULTS: dict[FaultKind, tuple[EssStatus, EssStatus | None, bool]] = {
+    FaultKind.ESS_READY: ("READY", None, True),
+    FaultKind.ESS_COMPLETED: ("COMPLETED", None, True),
+    FaultKind.ESS_BLOCKED: ("BLOCKED", None, True),
+    FaultKind.ESS_PAUSED: ("PAUSED", None, True),
+    FaultKind.ESS_PENDING_VALIDATION: ("PENDING_VALIDATION", None, True),
+    FaultKind.ESS_ERROR_AUTO_RETRY: ("ERROR_AUTO_RETRY", None, True),
+    FaultKind.ESS_WARNING: ("RUNNING", "WARNING", True),
+    FaultKind.ESS_FINISHED: ("RUNNING", "FINISHED", True),
+    FaultKind.ESS_CANCELLING: ("CANCELLING", "CANCELLED", False),
+    FaultKind.ESS_CANCELLED: ("RUNNING", "CANCELLED", False),
+    FaultKind.ESS_EXPIRED: ("WAIT", "EXPIRED", False),
+    FaultKind.ESS_VALIDATION_FAILED: ("PENDING_VALIDATION", "VALIDATION_FAILED", False),
+    FaultKind.ESS_SCHEDULE_ENDED: ("WAIT", "SCHEDULE_ENDED", False),
+    FaultKind.ESS_HOLD: ("HOLD", "HOLD", False),
+    FaultKind.ESS_ERROR_MANUAL_RECOVERY: ("RUNNING", "ERROR_MANUAL_RECOVERY", False),
+    FaultKind.ESS_UNKNOWN: ("UNKNOWN", "UNKNOWN", False),
+}
+IMPORT_DEFINITIONS = ("JournalImport", AUTOINVOICE_JOB)
+
+
 @dataclass
 class StepResult:
     """One job of the chain as the import logic decided it."""
@@ -52,6 +81,8 @@ class StepResult:
     status: EssStatus
     log: str
     output: str = ""
+    running_status: EssStatus = "RUNNING"
+    detached: bool = False  # runs as a request of its own, not as its launcher's child
 
 
 def _bad(text: str, code: str = "SIM_ERPINT_INVALID") -> OracleError:
@@ -119,8 +150,32 @@ def submit(ctx: SimContext, payload: dict[str, Any], path: str) -> int:
                 last.output,
             )
             commit = None
+        steps, commit = _apply_ess_faults(ctx, path, steps, commit)
         _add_chain(ctx, ids, steps, commit, params)
     return ids[0]
+
+
+def _apply_ess_faults(
+    ctx: SimContext, path: str, steps: list[StepResult], commit: Any
+) -> tuple[list[StepResult], Any]:
+    """The import child's state and placement as the armed ESS fault switches say."""
+    index = next((i for i, s in enumerate(steps) if s.definition in IMPORT_DEFINITIONS), None)
+    if index is None:
+        return steps, commit
+    step = steps[index]
+    fault = ctx.faults.take(set(ESS_STATE_FAULTS), "POST", path)
+    if fault is not None:
+        running, final, creates = ESS_STATE_FAULTS[fault.kind]
+        step.running_status = running
+        if final is not None:
+            step.status = final
+            step.log += f"\nThe request ended {final} (simulated fault: {fault.kind.value})."
+        if not creates:
+            commit = None
+            step.log += " No documents were created."
+    if ctx.faults.take({FaultKind.ESS_DETACHED_IMPORT}, "POST", path) is not None:
+        step.detached = True
+    return steps, commit
 
 
 def _journal_steps(
@@ -206,12 +261,15 @@ def _add_chain(
     step = timedelta(seconds=ctx.options.ess_step_seconds * ctx.options.time_scale)
     parent: EssJob | None = None
     for depth, (request_id, result) in enumerate(zip(ids, steps, strict=False)):
+        if result.detached and parent is not None:
+            parent.log += f"\nSubmitted {result.display_name} as request {request_id}."
+        attached = parent if parent is not None and not result.detached else None
         job = EssJob(
             request_id,
             result.package,
             result.definition,
             result.display_name,
-            parent.request_id if parent else None,
+            attached.request_id if attached else None,
             depth,
             now,
             step,
@@ -219,24 +277,30 @@ def _add_chain(
             result.log,
             result.output,
             ",".join(params),
+            running_status=result.running_status,
         )
         ctx.state.jobs[request_id] = job
-        if parent:
-            parent.children.append(request_id)
+        if attached is not None:
+            attached.children.append(request_id)
         parent = job
     if parent is not None and commit is not None:
         parent.on_complete = commit
 
 
 def _tree(state: SimState, job: EssJob) -> dict[str, Any]:
-    return {
+    """One job in the documented ESSExecutionDetailsRF shape (children under ``CHILD``)."""
+    node: dict[str, Any] = {
         "JOBNAME": job.display_name,
         "JOBPATH": job.package,
-        "DEFINITION": job.definition,
         "REQUESTID": str(job.request_id),
         "STATUS": job.status(state.clock()),
-        "JOBS": [_tree(state, state.jobs[c]) for c in job.children],
     }
+    children = [_tree(state, state.jobs[c]) for c in job.children]
+    if len(children) == 1:
+        node["CHILD"] = children[0]
+    elif children:
+        node["CHILD"] = children
+    return node
 
 
 def _log_zip(job: EssJob, file_type: str) -> str:

@@ -19,6 +19,27 @@ class FaultKind(StrEnum):
     SLOW = "slow"
     DROP_AFTER_COMMIT = "drop-after-commit"
     ESS_CHILD_ERROR = "ess-child-error"
+    # The import child of an ESS chain reports this state (erpintegrations.ESS_STATE_FAULTS).
+    ESS_READY = "ess-ready"
+    ESS_COMPLETED = "ess-completed"
+    ESS_BLOCKED = "ess-blocked"
+    ESS_HOLD = "ess-hold"
+    ESS_CANCELLING = "ess-cancelling"
+    ESS_EXPIRED = "ess-expired"
+    ESS_CANCELLED = "ess-cancelled"
+    ESS_WARNING = "ess-warning"
+    ESS_PAUSED = "ess-paused"
+    ESS_PENDING_VALIDATION = "ess-pending-validation"
+    ESS_VALIDATION_FAILED = "ess-validation-failed"
+    ESS_SCHEDULE_ENDED = "ess-schedule-ended"
+    ESS_FINISHED = "ess-finished"
+    ESS_ERROR_AUTO_RETRY = "ess-error-auto-retry"
+    ESS_ERROR_MANUAL_RECOVERY = "ess-error-manual-recovery"
+    ESS_UNKNOWN = "ess-unknown"
+    # The import runs as a request of its own, named only in its launcher's log.
+    ESS_DETACHED_IMPORT = "ess-detached-import"
+    # A 302 to a sign-on page (``Location``) instead of the API's answer.
+    REDIRECT = "302"
 
 
 @dataclass

@@ -3,7 +3,12 @@
 Rows are positional in the template order (149 columns plus an optional ``END``). Rows group
 into a batch by REFERENCE1 (batch name) and into a journal per ledger, currency, category,
 period and REFERENCE4 (journal name). A journal that fails any check is not imported; its rows
-keep an EBS-heritage error code (EU02 unbalanced, EF04 bad account...) in the job's output.
+keep an EBS-heritage error code (EU02 unbalanced, EF04 bad account...) in the job's output,
+one line per rejected row: ``Row <n> | Batch <REFERENCE1> | <code> <reason>``.
+
+Like a pod, the import refuses a row that leaves a template-required column empty
+(``REQUIRED_COLUMNS``, the "Journal Entry Creation Date" DATE_CREATED included) and a reversal
+flag (REFERENCE7, "Reverse Journal") that is neither Y nor N.
 """
 
 from __future__ import annotations
@@ -65,6 +70,18 @@ def _gl_columns() -> list[str]:
 
 
 GL_INTERFACE_COLUMNS = _gl_columns()
+# Required in the JournalImportTemplate GL_INTERFACE sheet (NOT NULL in GL_INTERFACE), with the
+# template's labels; a ledger is named by LEDGER_ID or LEDGER_NAME (checked separately).
+REQUIRED_COLUMNS = {
+    "STATUS": "Status Code",
+    "ACCOUNTING_DATE": "Effective Date of Transaction",
+    "USER_JE_SOURCE_NAME": "Journal Source",
+    "USER_JE_CATEGORY_NAME": "Journal Category",
+    "CURRENCY_CODE": "Currency Code",
+    "DATE_CREATED": "Journal Entry Creation Date",
+    "ACTUAL_FLAG": "Actual Flag",
+}
+REVERSAL_FLAG = "REFERENCE7"
 _REFERENCE_KEYS = [f"REFERENCE{i}" for i in (*range(1, 11), *range(18, 31))]
 
 
@@ -154,15 +171,18 @@ def run_journal_import(
     errors = [r for r in selected if r.errors]
     output = ["Journal Import Execution Report", f"Request ID: {request_id}", ""]
     if errors:
-        output.append("Status  Row  Error")
-        for r in errors:
-            output.extend(f"ERROR   {r.number:<4} {e}" for e in r.errors)
+        rejected = [
+            f"Row {r.number} | Batch {r.values['REFERENCE1'] or '(none)'} | {e}"
+            for r in errors
+            for e in r.errors
+        ]
+        output.extend(["Rejected rows", *rejected])
         log.append(
             f"Journal Import found errors in {len(errors)} of {len(selected)} rows; "
             "no journals were created for the failing batches. Correct the rows in "
             "GL_INTERFACE and import them again."
         )
-        log.extend(f"Row {r.number}: {e}" for r in errors for e in r.errors)
+        log.extend(rejected)
         return JournalImportResult("ERROR", "\n".join(log), "\n".join(output), None)
     batches = _build(setup, state, ledger, source, group_id, request_id, journals)
     for batch in batches:
@@ -188,6 +208,21 @@ def _period(setup: TenantSetup, values: dict[str, str]) -> str:
 
 def _check_row(setup: TenantSetup, ledger: Ledger, source: str, row: _Row) -> None:
     v, err = row.values, row.errors.append
+    for column, label in REQUIRED_COLUMNS.items():
+        if not v[column]:
+            err(f"EM01 The required column {column} ({label}) is empty.")
+    if not v["LEDGER_ID"] and not v["LEDGER_NAME"]:
+        err("EM01 Enter the ledger: LEDGER_ID or LEDGER_NAME is required.")
+    if v["DATE_CREATED"]:
+        try:
+            parse_date(v["DATE_CREATED"], "DATE_CREATED")
+        except ValueError:
+            err(f"EM02 The journal entry creation date {v['DATE_CREATED']!r} isn't a valid date.")
+    if v[REVERSAL_FLAG] not in ("", "Y", "N"):
+        err(
+            f"EM03 The reverse journal flag {REVERSAL_FLAG} must be Y or N; found "
+            f"{v[REVERSAL_FLAG]!r}."
+        )
     if v["STATUS"] != "NEW":
         err(f"STATUS must be NEW (found {v['STATUS']!r}).")
     if v["LEDGER_ID"] and v["LEDGER_ID"] != str(ledger.ledger_id):

@@ -2,6 +2,11 @@
 
 Child resources can only be supplied at create time, so lines, distributions and their children
 are all checked here, in Oracle's order, before anything is stored.
+
+Tax is a child of the line it taxes (``receivablesInvoiceLineTaxLines``, each with a
+``TaxAmount``); a Tax distribution names that line and, with ``DetailedTaxLineNumber``, its tax
+line. A Tax distribution on a line that carries no tax line — tax sent as an ordinary line — is
+refused, as a pod refuses it.
 """
 
 from __future__ import annotations
@@ -195,6 +200,7 @@ def _lines(ctx: SimContext, spec: Spec, raw: list[Any]) -> list[dict[str, Any]]:
                     "SIM_AR_LINE_AMOUNT",
                 )
             amount = (qty * price).quantize(CENT)
+        _check_tax_lines(spec, number, item)
         tax = sum(
             (
                 _decimal(t.get("TaxAmount"), "TaxAmount") or Decimal(0)
@@ -258,6 +264,8 @@ def _distributions(
                     spec.dist_line,
                 )
             )
+        elif account_class == "Tax":
+            problems.extend(_tax_distribution_problems(spec, item, line_no, lines))
         dist = dict(item)
         dist["DistributionId"] = ctx.state.new_line_id()
         if "Amount" in item:
@@ -266,6 +274,55 @@ def _distributions(
     if problems:
         raise OracleError(400, problems)
     return out
+
+
+def _tax_lines(spec: Spec, line: dict[str, Any]) -> list[dict[str, Any]]:
+    raw = line["_children"].get(spec.line_children[0]) or []
+    return [t for t in raw if isinstance(t, dict)]
+
+
+def _tax_distribution_problems(
+    spec: Spec, item: dict[str, Any], line_no: Any, lines: list[dict[str, Any]]
+) -> list[Detail]:
+    line = next(x for x in lines if x["LineNumber"] == line_no)
+    taxes = _tax_lines(spec, line)
+    if not taxes:
+        return [
+            Detail(
+                f"The tax distribution for line {line_no} doesn't match a tax line of that "
+                f"line. Send tax in {spec.line_children[0]} of the line it taxes.",
+                "SIM_AR_TAX_DIST_NO_TAX_LINE",
+                spec.dist_line,
+            )
+        ]
+    detail = item.get("DetailedTaxLineNumber")
+    numbers = [t.get("TaxLineNumber", n) for n, t in enumerate(taxes, start=1)]
+    if detail is not None and detail not in numbers:
+        return [
+            Detail(
+                f"The detailed tax line {detail} doesn't exist on line {line_no}.",
+                "SIM_AR_TAX_DIST_LINE",
+                "DetailedTaxLineNumber",
+            )
+        ]
+    return []
+
+
+def _check_tax_lines(spec: Spec, number: Any, item: dict[str, Any]) -> None:
+    for tax in item.get(spec.line_children[0]) or []:
+        if not isinstance(tax, dict) or tax.get("TaxAmount") in (None, ""):
+            raise OracleError.one(
+                400,
+                "You must provide a value for the attribute TaxAmount.",
+                "FND_CMN_REQ_ATTRIB_API_SERV",
+                f"{spec.line_children[0]} of line {number}",
+            )
+        if tax.get("TaxRateCode") and not tax.get("TaxRegimeCode"):
+            raise bad_request(
+                f"Line {number}: a tax rate code needs its tax regime code.",
+                "SIM_AR_TAX_REGIME",
+                "TaxRegimeCode",
+            )
 
 
 def line_key(dff: Any) -> tuple[str, ...] | None:

@@ -97,7 +97,29 @@ class JournalBatch:
     status: str = "Unposted"
 
 
-EssStatus = Literal["WAIT", "RUNNING", "SUCCEEDED", "WARNING", "ERROR"]
+# Oracle Enterprise Scheduler request states (docs/oracle-setup.md "ESS request states").
+EssStatus = Literal[
+    "WAIT",
+    "READY",
+    "RUNNING",
+    "COMPLETED",
+    "BLOCKED",
+    "HOLD",
+    "CANCELLING",
+    "EXPIRED",
+    "CANCELLED",
+    "ERROR",
+    "WARNING",
+    "SUCCEEDED",
+    "PAUSED",
+    "PENDING_VALIDATION",
+    "VALIDATION_FAILED",
+    "SCHEDULE_ENDED",
+    "FINISHED",
+    "ERROR_AUTO_RETRY",
+    "ERROR_MANUAL_RECOVERY",
+    "UNKNOWN",
+]
 
 
 @dataclass
@@ -118,6 +140,7 @@ class EssJob:
     parameters: str = ""
     on_complete: Callable[[], None] | None = None
     children: list[int] = field(default_factory=list)
+    running_status: EssStatus = "RUNNING"  # what the job reports while it runs
 
     def running_at(self) -> datetime:
         return self.submitted_at + self.step * (2 * self.depth + 1)
@@ -129,7 +152,7 @@ class EssJob:
         if now < self.running_at():
             return "WAIT"
         if now < self.done_at():
-            return "RUNNING"
+            return self.running_status
         return self.final_status
 
 

@@ -183,5 +183,5 @@ def test_job_tree_parser_accepts_list_and_nested_shapes() -> None:
     assert not tree.succeeded
     assert tree.state is EssState.ERROR
     assert parse_job_tree("RUNNING", "9").state is EssState.RUNNING
-    assert parse_job_tree(None, "9").state is EssState.UNKNOWN
+    assert parse_job_tree(None, "9").state is EssState.WAIT  # not reported yet, still to be polled
     assert not parse_job_tree(None, "9").finished

@@ -29,6 +29,7 @@ from ml_connector.remote.oracle import (
     GlInterfaceLine,
     InvoiceCreate,
     InvoiceDistribution,
+    InvoiceLineTaxLine,
     LineKey,
 )
 from ml_connector.remote.oracle import InvoiceLine as OracleInvoiceLine
@@ -53,6 +54,8 @@ class PostingProfile:
     journal_category: str
     payment_terms: str | None = None
     line_context: str = LINE_CONTEXT
+    tax_regime_code: str | None = None  # manual tax lines name the regime and rate when set
+    tax_rate_code: str | None = None
 
 
 def _conversion(currency: str, profile: PostingProfile) -> str | None:
@@ -80,13 +83,46 @@ def _quantity_and_price(line: InvoiceLine) -> tuple[Decimal, Decimal]:
     return Decimal(1), line.amount
 
 
+def _is_tax(line: InvoiceLine) -> bool:
+    return _account_class(line.kind) == "Tax"
+
+
+def tax_parent(lines: tuple[InvoiceLine, ...], tax: InvoiceLine) -> InvoiceLine | None:
+    """The line a tax line taxes: the item line of the same SKU before it (the planner writes
+    an order item's line first, then its charges and taxes)."""
+    parent: InvoiceLine | None = None
+    for line in lines:
+        if line.line_number >= tax.line_number:
+            break
+        if line.kind is LineKind.ITEM and line.sku == tax.sku:
+            parent = line
+    return parent
+
+
 def invoice_payload(doc: InvoiceDoc, profile: PostingProfile) -> InvoiceCreate:
-    """The REST deep-create body: lines, per-line distributions, one receivable, DFF keys."""
+    """The REST deep-create body: lines, per-line distributions, one receivable, DFF keys.
+
+    Tax is sent the way Receivables models it: a `receivablesInvoiceLineTaxLines` child of the
+    item line it taxes, with a Tax distribution naming that line and the tax line's number.
+    """
+    taxes: dict[int, list[InvoiceLine]] = {}
+    for line in doc.lines:
+        if _is_tax(line):
+            parent = tax_parent(doc.lines, line)
+            if parent is None:
+                raise ValueError(
+                    f"tax line {line.line_number} ({line.sku}) of {doc.transaction_number} "
+                    "has no item line to belong to"
+                )
+            taxes.setdefault(parent.line_number, []).append(line)
     lines: list[OracleInvoiceLine] = []
     distributions: list[InvoiceDistribution] = []
     for line in doc.lines:
+        if _is_tax(line):
+            continue
         quantity, price = _quantity_and_price(line)
         key = line_key(profile, doc.transaction_number, line.line_number)
+        own_taxes = taxes.get(line.line_number, [])
         lines.append(
             OracleInvoiceLine(
                 LineNumber=line.line_number,
@@ -96,6 +132,16 @@ def invoice_payload(doc: InvoiceDoc, profile: PostingProfile) -> InvoiceCreate:
                 LineAmount=line.amount,
                 ItemNumber=line.oracle_item,
                 SalesOrder=doc.amazon_order_id,
+                receivablesInvoiceLineTaxLines=[
+                    InvoiceLineTaxLine(
+                        TaxAmount=tax.amount,
+                        TaxRegimeCode=profile.tax_regime_code,
+                        TaxRateCode=profile.tax_rate_code,
+                        TaxLineNumber=number,
+                    )
+                    for number, tax in enumerate(own_taxes, start=1)
+                ]
+                or None,
                 receivablesInvoiceLineTransactionDFF=[
                     Flexfield(
                         context=key.context,
@@ -109,11 +155,21 @@ def invoice_payload(doc: InvoiceDoc, profile: PostingProfile) -> InvoiceCreate:
         )
         distributions.append(
             InvoiceDistribution(
-                AccountClass=_account_class(line.kind),
+                AccountClass="Revenue",
                 AccountCombination=str(line.account),
                 Amount=line.amount,
                 InvoiceLineNumber=line.line_number,
             )
+        )
+        distributions.extend(
+            InvoiceDistribution(
+                AccountClass="Tax",
+                AccountCombination=str(tax.account),
+                Amount=tax.amount,
+                InvoiceLineNumber=line.line_number,
+                DetailedTaxLineNumber=number,
+            )
+            for number, tax in enumerate(own_taxes, start=1)
         )
     distributions.append(
         InvoiceDistribution(
@@ -158,6 +214,18 @@ def _invoice_line_for(invoice: InvoiceDoc, line: InvoiceLine) -> InvoiceLine:
     )
 
 
+def _memo_line_for(memo: CreditMemoDoc, invoice_line: InvoiceLine) -> InvoiceLine | None:
+    """The memo line that credits `invoice_line` (same SKU, kind and account)."""
+    for line in memo.lines:
+        if (line.sku, line.kind, line.account) == (
+            invoice_line.sku,
+            invoice_line.kind,
+            invoice_line.account,
+        ):
+            return line
+    return None
+
+
 def _segments(account: AccountCombination) -> tuple[str, ...]:
     return account.values
 
@@ -169,16 +237,31 @@ def credit_memo_rows(
     lines: list[AutoInvoiceLine] = []
     dists: list[AutoInvoiceDistribution] = []
     rate_type = _conversion(memo.currency, profile)
-    for index, line in enumerate(memo.lines, start=1):
+    own_keys = {
+        line.line_number: LineKey(profile.line_context, (memo.transaction_number, str(index)))
+        for index, line in enumerate(memo.lines, start=1)
+    }
+    for line in memo.lines:
         original = _invoice_line_for(invoice, line)
-        own_key = LineKey(profile.line_context, (memo.transaction_number, str(index)))
+        own_key = own_keys[line.line_number]
+        link_to: LineKey | None = None
+        if _is_tax(line):
+            # A tax credit links to the memo line crediting the item it taxes, and names that
+            # invoice item line: on the invoice the tax is a child of it, not a line of its own.
+            taxed = tax_parent(invoice.lines, original)
+            memo_parent = _memo_line_for(memo, taxed) if taxed is not None else None
+            if taxed is not None:
+                original = taxed
+            if memo_parent is not None:
+                link_to = own_keys[memo_parent.line_number]
         lines.append(
             AutoInvoiceLine(
                 business_unit=profile.business_unit,
                 transaction_source=profile.invoice_source,
                 transaction_type=profile.credit_memo_type,
                 key=own_key,
-                line_type="TAX" if _account_class(line.kind) == "Tax" else "LINE",
+                # A tax credit with no item credit beside it is credited as a line of its own.
+                line_type="TAX" if link_to is not None else "LINE",
                 description=line.description[:_DESCRIPTION_LIMIT],
                 currency=memo.currency,
                 transaction_date=memo.transaction_date,
@@ -192,6 +275,7 @@ def credit_memo_rows(
                 conversion_date=memo.transaction_date if rate_type else None,
                 conversion_rate=None if rate_type else Decimal(1),
                 credits=line_key(profile, invoice.transaction_number, original.line_number),
+                link_to=link_to,
                 credit_reason=memo.reason[:30] if memo.reason else None,
                 comments=f"Amazon refund {memo.refund_id or memo.key} for {memo.amazon_order_id}",
                 sales_order=memo.amazon_order_id,
@@ -228,7 +312,8 @@ def journal_group_id(doc: JournalDoc) -> int:
 
 
 def journal_rows(doc: JournalDoc, profile: PostingProfile) -> list[GlInterfaceLine]:
-    """GL_INTERFACE rows for one settlement journal; REFERENCE columns carry the settlement id."""
+    """GL_INTERFACE rows for one settlement journal; REFERENCE6/21 carry the settlement id,
+    REFERENCE22 the financial event group id."""
     rate_type = _conversion(doc.currency, profile)
     group_id = journal_group_id(doc)
     rows: list[GlInterfaceLine] = []
@@ -256,7 +341,13 @@ def journal_rows(doc: JournalDoc, profile: PostingProfile) -> list[GlInterfaceLi
                 batch_description=f"Amazon settlement {doc.settlement_id} (group {doc.group_id})",
                 journal_description=f"Amazon settlement {doc.settlement_id}",
                 line_description=line.description[:_DESCRIPTION_LIMIT],
-                references={6: str(doc.settlement_id), 7: str(doc.group_id)},
+                # REFERENCE7 is the template's reverse-journal flag (N here): the ids go to the
+                # journal entry reference (6) and the free-text line references (21, 22).
+                references={
+                    6: str(doc.settlement_id),
+                    21: str(doc.settlement_id),
+                    22: str(doc.group_id),
+                },
                 conversion_type=rate_type,
                 conversion_date=doc.accounting_date if rate_type else None,
             )

@@ -4,7 +4,9 @@ Each line carries a transaction-flexfield key (INTERFACE_LINE_CONTEXT + ATTRIBUT
 Oracle keeps unique across the interface and created lines: it is our idempotency key for the
 bulk path (a re-sent key is rejected per row, never a second invoice). A credit memo against an
 invoice points at the invoice line's key through REFERENCE_LINE_CONTEXT/ATTRIBUTE* — the only
-way the FBDI template can name an invoice (reference/oracle-fbdi.md §1.9).
+way the FBDI template can name an invoice (reference/oracle-fbdi.md §1.9). A TAX line names
+the line it taxes through LINK_TO_LINE_CONTEXT/ATTRIBUTE* (§1.8): a file with an unlinked tax
+line is refused here, as AutoInvoice would reject it.
 """
 
 from __future__ import annotations
@@ -95,6 +97,12 @@ class AutoInvoiceLine:
             )
         if self.line_type == "TAX" and self.unit_selling_price is not None:
             raise FbdiBuildError("UNIT_SELLING_PRICE must be empty on TAX lines")
+        if self.line_type == "TAX" and self.link_to is None:
+            raise FbdiBuildError(
+                f"tax line {self.key.attributes} must link to the line it taxes (LINK_TO_LINE_*)"
+            )
+        if self.line_type == "LINE" and self.link_to is not None:
+            raise FbdiBuildError("only TAX, FREIGHT and CHARGES lines link to another line")
         if self.credits is not None and self.amount == 0:
             # The sign follows the credited line: negative against a charge, positive against a
             # promotion (a negative invoice line) that the refund gives back.
@@ -216,6 +224,12 @@ def autoinvoice_files(
     pairs = {(line.business_unit, line.transaction_source) for line in line_rows}
     if len(pairs) != 1:
         raise FbdiBuildError("AutoInvoice runs per (business unit, transaction source): split")
+    parents = {line.key for line in line_rows if line.line_type == "LINE"}
+    unlinked = [
+        line.key for line in line_rows if line.link_to is not None and line.link_to not in parents
+    ]
+    if unlinked:
+        raise FbdiBuildError(f"lines linked to no LINE line of the file: {unlinked}")
     dist_rows = list(distributions)
     orphans = [d.key for d in dist_rows if d.key not in set(keys)]
     if orphans:

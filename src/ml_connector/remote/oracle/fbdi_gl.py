@@ -3,6 +3,13 @@
 The CSV has no header: a value one column off lands in the wrong field silently. So the column
 order is data shipped with the package (checked against the reference file by a test), rows are
 written by column *name*, and every journal is checked to balance before a file can exist.
+
+Every column the template requires is filled (`REQUIRED_COLUMNS`, "Journal Entry Creation
+Date" DATE_CREATED included), and each REFERENCE column carries what the template defines:
+REFERENCE1/2 batch name/description, REFERENCE4/5 journal name/description, REFERENCE6 journal
+entry reference, REFERENCE7 the reverse-journal flag (Y/N) with REFERENCE8 the reversal period
+and REFERENCE9 the reversal method, REFERENCE10 the line description, REFERENCE21..30 free-text
+line references (docs/oracle-setup.md "Journal Import file").
 """
 
 from __future__ import annotations
@@ -22,6 +29,18 @@ GL_INTERFACE_CSV = "GlInterface.csv"
 END_MARKER = "END"
 _NAME_LIMIT = 25  # USER_JE_SOURCE_NAME / USER_JE_CATEGORY_NAME
 _REFERENCE_LIMIT = 240
+# Required on the template's GL_INTERFACE sheet (and NOT NULL in GL_INTERFACE); the ledger is
+# named by LEDGER_ID or LEDGER_NAME.
+REQUIRED_COLUMNS = (
+    "STATUS",
+    "ACCOUNTING_DATE",
+    "USER_JE_SOURCE_NAME",
+    "USER_JE_CATEGORY_NAME",
+    "CURRENCY_CODE",
+    "DATE_CREATED",
+    "ACTUAL_FLAG",
+)
+FREE_TEXT_REFERENCES = frozenset({3, 6, *range(21, 31)})
 
 
 class FbdiBuildError(ValueError):
@@ -71,6 +90,9 @@ class GlInterfaceLine:
     conversion_rate: Decimal | None = None
     period_name: str | None = None
     actual_flag: str = "A"
+    date_created: dt.date | None = None  # Journal Entry Creation Date; the accounting date if None
+    reverse_journal: bool = False  # REFERENCE7
+    reversal_period: str | None = None  # REFERENCE8
 
     def __post_init__(self) -> None:
         if (self.entered_dr is None) == (self.entered_cr is None):
@@ -86,10 +108,15 @@ class GlInterfaceLine:
         for text in (self.batch_name, self.journal_name):
             if not text or len(text) > _REFERENCE_LIMIT:
                 raise FbdiBuildError("batch and journal names must be 1-240 characters")
-        if set(self.references) & {1, 2, 4, 5, 10}:
-            raise FbdiBuildError("REFERENCE1/2/4/5/10 are set through their named fields")
-        if not set(self.references) <= {3, 6, 7, 8, 9, *range(18, 31)}:
-            raise FbdiBuildError("unknown REFERENCE column number")
+        if set(self.references) & {1, 2, 4, 5, 7, 8, 9, 10}:
+            raise FbdiBuildError(
+                "REFERENCE1/2/4/5/10 (names, descriptions) and REFERENCE7/8/9 (reversal flag, "
+                "period, method) are set through their named fields"
+            )
+        if not set(self.references) <= FREE_TEXT_REFERENCES:
+            raise FbdiBuildError("only REFERENCE3, REFERENCE6 and REFERENCE21-30 carry free text")
+        if self.reversal_period is not None and not self.reverse_journal:
+            raise FbdiBuildError("a reversal period is only given for a reversing journal")
         if self.group_id <= 0:
             raise FbdiBuildError("GROUP_ID must be a positive number")
 
@@ -110,6 +137,7 @@ class GlInterfaceLine:
             "USER_JE_SOURCE_NAME": self.source,
             "USER_JE_CATEGORY_NAME": self.category,
             "CURRENCY_CODE": self.currency,
+            "DATE_CREATED": fbdi_date(self.date_created or self.accounting_date),
             "ACTUAL_FLAG": self.actual_flag,
             "ENTERED_DR": fbdi_amount(self.entered_dr) if self.entered_dr is not None else None,
             "ENTERED_CR": fbdi_amount(self.entered_cr) if self.entered_cr is not None else None,
@@ -117,6 +145,8 @@ class GlInterfaceLine:
             "REFERENCE2": self.batch_description,
             "REFERENCE4": self.journal_name,
             "REFERENCE5": self.journal_description,
+            "REFERENCE7": "Y" if self.reverse_journal else "N",
+            "REFERENCE8": self.reversal_period,
             "REFERENCE10": self.line_description,
             "USER_CURRENCY_CONVERSION_TYPE": self.conversion_type,
             "CURRENCY_CONVERSION_DATE": (
@@ -135,6 +165,9 @@ class GlInterfaceLine:
         for name, value in values.items():
             if value is not None and name.startswith("REFERENCE") and len(value) > 240:
                 raise FbdiBuildError(f"{name} is longer than {_REFERENCE_LIMIT} characters")
+        missing = [name for name in REQUIRED_COLUMNS if not values.get(name)]
+        if missing or not (self.ledger_id or self.ledger_name):
+            raise FbdiBuildError(f"required GL_INTERFACE columns are empty: {missing or 'ledger'}")
         return {name: value for name, value in values.items() if value is not None}
 
 

@@ -1,10 +1,13 @@
 """Bulk imports through `erpintegrations`: submit, wait (bounded), judge, read back.
 
-An import is done only when (1) every ESS job in the tree — the loader *and* its import children
-— succeeded and (2) the documents it should have created can be read back (journal batches by
-batch name, invoices by number). Anything else is a failure carrying Oracle's log excerpt, never
-a success. A poll that runs out of time is not a failure: it raises `ImportStillRunning` with
-the request id so the caller can resume waiting later instead of importing twice.
+An import is done only when (1) its ESS tree — the loader *and* its import job, however nested
+or submitted — succeeded and (2) the documents it should have created can be read back (journal
+batches by batch name, invoices by number). Anything else is a failure quoting Oracle's reason
+for each rejected row, never a success. A poll that runs out of time is not a failure: it raises
+`ImportStillRunning` with the request id so the caller can resume waiting later instead of
+importing twice. A job that waits for a person (held, manual recovery, unknown state) raises
+`ImportNeedsAttention` at once: a kind of "still running" (the import may still land, so it must
+never be submitted again) that the caller reports for review instead of polling forever.
 """
 
 from __future__ import annotations
@@ -24,7 +27,15 @@ from pydantic import BaseModel, ConfigDict
 from ml_connector.errors import RemoteError, TransientError, ValidationError
 from ml_connector.remote.oracle.bulk import BulkImportRequest
 from ml_connector.remote.oracle.client import FusionClient
-from ml_connector.remote.oracle.ess import EssJob, EssState, log_text_from_zip, parse_job_tree
+from ml_connector.remote.oracle.ess import (
+    EssJob,
+    EssState,
+    RowRejection,
+    Verdict,
+    log_text_from_zip,
+    parse_job_tree,
+    row_rejections,
+)
 from ml_connector.remote.oracle.payloads import CreditMemo, Invoice, OracleId
 from ml_connector.remote.oracle.receivables import Receivables
 
@@ -32,6 +43,7 @@ __all__ = [
     "AutoInvoiceResult",
     "BulkImports",
     "ImportFailed",
+    "ImportNeedsAttention",
     "ImportOutcome",
     "ImportStillRunning",
     "JournalBatch",
@@ -41,6 +53,8 @@ __all__ = [
 ERP_INTEGRATIONS = "erpintegrations"
 JOURNAL_BATCHES = "journalBatches"
 _BATCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._/-]{0,99}")
+_SUBMITTED = re.compile(r"request(?:\s+id)?\s*[:=]?\s*(\d{1,18})", re.IGNORECASE)
+_FULL_LOG = 200_000
 _log = structlog.get_logger(__name__)
 
 
@@ -61,19 +75,39 @@ class ImportOutcome:
     request_id: str
     job: EssJob
     log_excerpt: str | None = None
+    rejections: tuple[RowRejection, ...] = ()
 
     @property
     def succeeded(self) -> bool:
         return self.job.succeeded
 
+    @property
+    def verdict(self) -> Verdict:
+        return self.job.verdict
+
 
 class ImportFailed(ValidationError):
-    """Oracle refused the file or part of it; `outcome.log_excerpt` says why."""
+    """Oracle refused the file or part of it; `outcome.rejections` quotes Oracle's reason for
+    each rejected row and `outcome.log_excerpt` holds the logs."""
 
-    def __init__(self, message: str, outcome: ImportOutcome) -> None:
+    def __init__(self, message: str, outcome: ImportOutcome, *, what: str = "import") -> None:
         super().__init__(message, operation="erpintegrations.import")
         self.outcome = outcome
         self.request_id = outcome.request_id
+        self.what = what
+
+    def reasons_for(self, document: str) -> list[RowRejection]:
+        """The rejected rows of one document (journal batch name or transaction number)."""
+        return [r for r in self.outcome.rejections if r.document == document]
+
+    def for_document(self, document: str) -> ImportFailed:
+        """The same failure told for one document of the file: its own rows' reasons first
+        (all reasons when the report does not say which document a row belongs to)."""
+        own = self.reasons_for(document)
+        if not own:
+            return self
+        message = _failure_text(self.what, self.outcome, own, document=document)
+        return ImportFailed(message, self.outcome, what=self.what)
 
 
 class ImportStillRunning(TransientError):
@@ -85,6 +119,27 @@ class ImportStillRunning(TransientError):
         )
         self.request_id = request_id
         self.state = state
+
+
+class ImportNeedsAttention(ImportStillRunning):
+    """An ESS job of the import waits for a person (HOLD, ERROR_MANUAL_RECOVERY, an unknown
+    state). The import may still land once someone acts, so — like `ImportStillRunning` — the
+    documents stay in flight on this request id and must never be submitted again; unlike it,
+    the caller reports `message` for review at once instead of just waiting."""
+
+    def __init__(self, request_id: str, jobs: list[EssJob]) -> None:
+        super().__init__(request_id, jobs[0].state if jobs else EssState.UNKNOWN)
+        named = ", ".join(
+            f"{job.name or job.definition or 'job'} {job.request_id} {job.state.value}"
+            for job in jobs
+        )
+        self.message = (
+            f"ESS request {request_id} waits for a person in Oracle ({named}): release or "
+            "recover it in Scheduled Processes; the connector keeps waiting on this request"
+        )
+        self.args = (self.message,)
+        self.jobs = jobs
+        self.states = [job.state for job in jobs]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +193,33 @@ class BulkImports:
         return EssState.parse(item.get("RequestStatus") if item else None)
 
     def job_tree(self, request_id: str) -> EssJob:
+        """The tree under `request_id`; an import its launcher submitted as a request of its own
+        (named only in the launcher's log) is fetched and put under the launcher."""
+        tree = self._tree(request_id)
+        if tree.imports():
+            return tree
+        known = {job.request_id for job in tree.walk()}
+        for launcher in [j for j in tree.walk() if j.is_launcher and j.state.finished]:
+            try:
+                text = self.job_log(launcher.request_id, limit=_FULL_LOG) or ""
+            except RemoteError:
+                continue
+            for rid in dict.fromkeys(_SUBMITTED.findall(text)):
+                if rid in known:
+                    continue
+                known.add(rid)
+                child = self._tree(rid)
+                if child.imports():
+                    tree = tree.with_child(launcher.request_id, child)
+        return tree
+
+    def _tree(self, request_id: str) -> EssJob:
         item = self._finder_item(
             f"ESSExecutionDetailsRF;requestId={_numeric(request_id)}", "executionDetails"
         )
         return parse_job_tree(item.get("RequestStatus") if item else None, request_id)
 
-    def job_log(self, request_id: str) -> str | None:
+    def job_log(self, request_id: str, *, limit: int = 4000) -> str | None:
         item = self._finder_item(
             f"ESSJobExecutionDetailsRF;requestId={_numeric(request_id)},fileType=ALL", "log"
         )
@@ -153,8 +229,8 @@ class BulkImports:
         try:
             raw = base64.b64decode(str(content), validate=False)
         except (binascii.Error, ValueError):
-            return str(content)[-4000:]
-        return log_text_from_zip(raw)
+            return str(content)[-limit:]
+        return log_text_from_zip(raw, limit=limit)
 
     def _finder_item(self, finder: str, what: str) -> dict[str, Any] | None:
         body = self._client.get(
@@ -168,29 +244,42 @@ class BulkImports:
     # -- waiting ------------------------------------------------------------------------------
 
     def wait(self, request_id: str, *, max_wait: float | None = None) -> ImportOutcome:
-        """Poll until the whole job tree has finished (bounded); fetch logs of failed jobs."""
+        """Poll until the job tree has a verdict (bounded); read the reports of failed jobs.
+
+        Raises `ImportNeedsAttention` as soon as a job waits for a person, `ImportStillRunning`
+        when the budget runs out.
+        """
         deadline = self._monotonic() + (self._max_wait if max_wait is None else max_wait)
         state = self.job_state(request_id)
         while not state.finished:
+            if state.verdict is Verdict.NEEDS_ATTENTION:
+                raise ImportNeedsAttention(request_id, [EssJob(request_id, "", state)])
             self._pause(deadline, request_id, state)
             state = self.job_state(request_id)
         tree = self.job_tree(request_id)
-        while not tree.finished:
+        while tree.verdict in (Verdict.RUNNING, Verdict.NEEDS_ATTENTION):
+            if tree.verdict is Verdict.NEEDS_ATTENTION:
+                raise ImportNeedsAttention(request_id, tree.waiting_for_a_person())
             self._pause(deadline, request_id, EssState.RUNNING)
             tree = self.job_tree(request_id)
-        if state is not EssState.SUCCEEDED and tree.state.succeeded:
+        if _rank(state) > _rank(tree.state) and tree.state.succeeded:
             # The status finder and the tree disagree: trust the worse of the two.
-            tree = EssJob(tree.request_id, tree.name, state, tree.children)
+            tree = EssJob(tree.request_id, tree.name, state, tree.children, tree.definition)
         outcome = ImportOutcome(request_id, tree)
         if not outcome.succeeded:
-            outcome = ImportOutcome(request_id, tree, self._failure_log(tree))
+            outcome = self._with_reports(outcome)
         _log.info(
             "oracle.import.finished",
             request_id=request_id,
-            succeeded=outcome.succeeded,
+            verdict=outcome.verdict.value,
             jobs=[(job.name, job.state.value) for job in tree.walk()],
+            rejected_rows=len(outcome.rejections),
         )
         return outcome
+
+    def _with_reports(self, outcome: ImportOutcome) -> ImportOutcome:
+        log, rejections = self._failure_log(outcome.job)
+        return ImportOutcome(outcome.request_id, outcome.job, log, tuple(rejections))
 
     def _pause(self, deadline: float, request_id: str, state: EssState) -> None:
         remaining = deadline - self._monotonic()
@@ -198,20 +287,22 @@ class BulkImports:
             raise ImportStillRunning(request_id, state)
         self._sleep(min(self._interval, remaining))
 
-    def _failure_log(self, tree: EssJob) -> str:
+    def _failure_log(self, tree: EssJob) -> tuple[str, list[RowRejection]]:
         parts: list[str] = []
+        rejections: list[RowRejection] = []
         failed = tree.failures() or [tree]
-        # A WARNING import keeps its per-row verdicts in its children's output (the execution
-        # report), so their files are read too.
-        related = [*failed, *(kid for job in failed for kid in job.children)]
+        # The import's per-row verdicts are in its execution report, a child job's output, so
+        # the children of every failed or warned job are read too.
+        related = [*failed, *(kid for job in failed for kid in job.walk())]
         for job in dict.fromkeys(related):
             label = f"{job.name or 'job'} {job.request_id} {job.state.value}"
             try:
-                text = self.job_log(job.request_id) if job.request_id else None
+                text = self.job_log(job.request_id, limit=_FULL_LOG) if job.request_id else None
             except RemoteError as exc:
                 text = f"(log unavailable: {exc.message})"
-            parts.append(f"[{label}]\n{text or '(no log)'}")
-        return "\n".join(parts)[-8000:]
+            rejections.extend(r for r in row_rejections(text or "") if r not in rejections)
+            parts.append(f"[{label}]\n{(text or '(no log)')[-4000:]}")
+        return "\n".join(parts)[-8000:], rejections
 
     # -- whole imports ------------------------------------------------------------------------
 
@@ -231,13 +322,19 @@ class BulkImports:
         rid = request_id or self.submit(request)
         outcome = self.wait(rid)
         if not outcome.succeeded:
-            raise ImportFailed(_failure_text("journal import", outcome), outcome)
+            raise ImportFailed(
+                _failure_text("journal import", outcome, outcome.rejections),
+                outcome,
+                what="journal import",
+            )
         batches = self.find_journal_batches(batch_name)
         if not batches:
-            missing = ImportOutcome(rid, outcome.job, self._failure_log(outcome.job))
+            missing = self._with_reports(outcome)
             raise ImportFailed(
-                f"journal import {rid} finished but no journal batch named {batch_name!r} exists",
+                f"journal import {rid} finished but no journal batch named {batch_name!r} exists"
+                + _quoted(missing.rejections),
                 missing,
+                what="journal import",
             )
         return JournalImportResult(outcome, batches)
 
@@ -252,7 +349,11 @@ class BulkImports:
         rid = request_id or self.submit(request)
         outcome = self.wait(rid)
         if not outcome.succeeded:
-            raise ImportFailed(_failure_text("AutoInvoice import", outcome), outcome)
+            raise ImportFailed(
+                _failure_text("AutoInvoice import", outcome, outcome.rejections),
+                outcome,
+                what="AutoInvoice import",
+            )
         receivables = Receivables(self._client)
         found: list[Invoice | CreditMemo] = []
         missing: list[str] = []
@@ -266,10 +367,12 @@ class BulkImports:
             else:
                 missing.append(number)
         if missing:
+            reported = self._with_reports(outcome)
             raise ImportFailed(
                 f"AutoInvoice import {rid} finished but {len(missing)} transaction(s) were not "
-                f"created: {', '.join(missing[:10])}",
-                ImportOutcome(rid, outcome.job, self._failure_log(outcome.job)),
+                f"created: {', '.join(missing[:10])}" + _quoted(reported.rejections),
+                reported,
+                what="AutoInvoice import",
             )
         return AutoInvoiceResult(outcome, found)
 
@@ -280,17 +383,46 @@ def _numeric(request_id: str) -> str:
     return request_id
 
 
-def _failure_text(what: str, outcome: ImportOutcome) -> str:
+_RANKS = {Verdict.SUCCEEDED: 0, Verdict.WARNING: 1, Verdict.FAILED: 2}
+
+
+def _rank(state: EssState) -> int:
+    return _RANKS.get(state.verdict, 0)
+
+
+def _quoted(rejections: Sequence[RowRejection], limit: int = 10) -> str:
+    if not rejections:
+        return ""
+    shown = "; ".join(r.quote()[:300] for r in rejections[:limit])
+    more = f" (and {len(rejections) - limit} more)" if len(rejections) > limit else ""
+    return f". Oracle rejected {shown}{more}"
+
+
+_COUNT_LINE = re.compile(r"\b\d+\s+error\(s\)|\berrors? in \d+ of\b", re.IGNORECASE)
+
+
+def _failure_text(
+    what: str,
+    outcome: ImportOutcome,
+    rejections: Sequence[RowRejection],
+    *,
+    document: str | None = None,
+) -> str:
     failed = ", ".join(
         f"{job.name or job.request_id}={job.state.value}" for job in outcome.job.failures()
     )
+    head = f"{what} {outcome.request_id} failed ({failed or outcome.job.state.value})"
+    if document:
+        head += f" for {document}"
+    if rejections:
+        return head + _quoted(rejections)
     lines = [
         line.strip()
         for line in (outcome.log_excerpt or "").splitlines()
         if line.strip() and not line.startswith(("[", "=="))  # our job labels, file banners
     ]
-    # Oracle's own reason is the last ERROR line; the execution report after it only counts rows.
-    errors = [line for line in lines if "ERROR" in line.upper()]
+    # Without per-row verdicts, Oracle's own reason is the last ERROR line that is not a count.
+    errors = [line for line in lines if "ERROR" in line.upper() and not _COUNT_LINE.search(line)]
     chosen = errors[-1] if errors else (lines[-1] if lines else "")
     hint = f": {chosen[:300]}" if chosen else ""
-    return f"{what} {outcome.request_id} failed ({failed or outcome.job.state.value}){hint}"
+    return head + hint

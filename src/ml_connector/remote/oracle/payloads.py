@@ -66,7 +66,10 @@ class Flexfield(BaseModel):
 
 
 class InvoiceLineTaxLine(BaseModel):
-    """A manual tax line (`receivablesInvoiceLineTaxLines`)."""
+    """A manual tax line (`receivablesInvoiceLineTaxLines`), a child of the line it taxes:
+    Receivables carries tax this way, never as an ordinary line (reference/oracle-fusion.md
+    §4.3, oracle-fbdi.md §3.2). `TaxLineNumber` is what a Tax distribution's
+    `DetailedTaxLineNumber` names."""
 
     model_config = _STRICT
 
@@ -74,6 +77,13 @@ class InvoiceLineTaxLine(BaseModel):
     TaxRegimeCode: str | None = None
     TaxRateCode: str | None = None
     Tax: str | None = None
+    TaxLineNumber: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _paired_codes(self) -> InvoiceLineTaxLine:
+        if self.TaxRateCode is not None and self.TaxRegimeCode is None:
+            raise ValueError("a TaxRateCode is given with its TaxRegimeCode")
+        return self
 
 
 class InvoiceLine(BaseModel):
@@ -103,6 +113,7 @@ class InvoiceDistribution(BaseModel):
     AccountCombination: str = Field(min_length=1)
     Amount: Money
     InvoiceLineNumber: int | None = None
+    DetailedTaxLineNumber: int | None = Field(default=None, ge=1)
     Percent: Decimal | None = None
     Comments: str | None = None
 
@@ -167,9 +178,24 @@ class InvoiceCreate(_TransactionCreate):
         numbers = [line.LineNumber for line in self.receivablesInvoiceLines]
         _require_unique(numbers)
         dists = self.receivablesInvoiceDistributions or []
+        taxed = {
+            line.LineNumber: {t.TaxLineNumber for t in line.receivablesInvoiceLineTaxLines or []}
+            for line in self.receivablesInvoiceLines
+            if line.receivablesInvoiceLineTaxLines
+        }
         for dist in dists:
             if dist.InvoiceLineNumber is not None and dist.InvoiceLineNumber not in numbers:
                 raise ValueError(f"distribution names unknown line {dist.InvoiceLineNumber}")
+            if dist.AccountClass == "Tax" and (
+                dist.InvoiceLineNumber not in taxed
+                or (
+                    dist.DetailedTaxLineNumber is not None
+                    and dist.DetailedTaxLineNumber not in taxed[dist.InvoiceLineNumber]
+                )
+            ):
+                raise ValueError(
+                    f"Tax distribution on line {dist.InvoiceLineNumber} names no tax line of it"
+                )
         receivable = [d.Amount for d in dists if d.AccountClass == "Receivable"]
         if len(receivable) > 1:
             raise ValueError("an invoice has at most one Receivable distribution")
