@@ -1,10 +1,12 @@
 """A settlement's figures side by side: what Amazon paid, what was posted, and the difference.
 
-Amazon's side is the group's total (and the settlement report's deposit total, when we have the
-report); the posted side is the journal's net on cash in transit. The variance is split by line
-type so a finance user sees *where* a journal disagrees (fees booked short, proceeds missing),
-not only that it does. Sign convention on both sides: money to the seller is positive, so
-Amazon's leaves and the journal's credits minus debits are directly comparable.
+Amazon's side is the group's total and the settlement report's deposit total. A settlement whose
+report could not be linked (see ``report_link.py``) says so in words, "settlement report not
+found", and is never ``matched``: the deposit check did not happen. The posted side is the
+journal's net on cash in transit. The variance is split by line type so a finance user sees
+*where* a journal disagrees (fees booked short, proceeds missing), not only that it does. Sign
+convention on both sides: money to the seller is positive, so Amazon's leaves and the journal's
+credits minus debits are directly comparable.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ class ReconcileStatus(StrEnum):
     VARIANCE = "variance"
     NOT_POSTED = "not_posted"
     OPEN = "open"
+    REPORT_MISSING = "report_missing"
+    """Everything posted ties to Amazon's group, but no settlement report could be linked, so
+    the deposit was not checked against it."""
+
+
+REPORT_NOT_FOUND = "settlement report not found"
 
 
 def _text(amount: Decimal | None) -> str | None:
@@ -65,6 +73,11 @@ class SettlementReconciliation:
     posted_total: Decimal | None
     lines: tuple[LineTypeVariance, ...]
     notes: tuple[str, ...]
+    report_id: str | None = None
+    report_link: str | None = None
+    """How the report was linked: ``settlement_id`` or ``period``."""
+    report_missing: str | None = None
+    """Why no report is linked, when none is (``settlement report not found: ...``)."""
 
     @property
     def variance(self) -> Decimal | None:
@@ -90,6 +103,9 @@ class SettlementReconciliation:
             "posted_total": _text(self.posted_total),
             "variance": _text(self.variance),
             "report_variance": _text(self.report_variance),
+            "report_id": self.report_id,
+            "report_link": self.report_link,
+            "report_missing": self.report_missing,
             "lines": [line.to_json() for line in self.lines],
             "notes": list(self.notes),
         }
@@ -99,7 +115,7 @@ def _amazon_by_type(settlement: Settlement, roles: AccountRoles) -> dict[LineTyp
     sums = dict.fromkeys(LineType, ZERO)
     for txn in settlement.released:
         for leaf in txn.leaves:
-            sums[roles.for_leaf(leaf.breakdown_type)] += leaf.amount
+            sums[roles.for_leaf(leaf.path)] += leaf.amount
     return sums
 
 
@@ -119,11 +135,15 @@ def reconcile_settlement(
     roles: AccountRoles,
     posted: bool,
     report_total: Decimal | None = None,
+    report_id: str | None = None,
+    report_link: str | None = None,
+    report_missing: str | None = None,
 ) -> SettlementReconciliation:
     """Compare one settlement with its journal; `posted` says whether Oracle accepted it.
 
     A journal that is planned but not posted is not counted as posted money: until Oracle has
-    it, the books do not.
+    it, the books do not. ``report_missing`` (why no settlement report is linked) adds the note
+    "settlement report not found" and keeps the status from ``matched``.
     """
     if journal is not None and journal.settlement_id != settlement.settlement_id:
         raise ValueError(
@@ -159,14 +179,21 @@ def reconcile_settlement(
     for line in lines:
         if line.variance:
             notes.append(f"{line.line_type.value}: posted {line.posted}, Amazon {line.amazon}")
+    missing = None
+    if report_missing is not None and report_total is None:
+        missing = f"{REPORT_NOT_FOUND}: {report_missing}" if report_missing else REPORT_NOT_FOUND
     if settlement.status is GroupStatus.OPEN:
         status = ReconcileStatus.OPEN
     elif not is_posted:
         status = ReconcileStatus.NOT_POSTED
     elif notes:
         status = ReconcileStatus.VARIANCE
+    elif missing is not None:
+        status = ReconcileStatus.REPORT_MISSING
     else:
         status = ReconcileStatus.MATCHED
+    if missing is not None:
+        notes.append(missing)
     return SettlementReconciliation(
         settlement_id=settlement.settlement_id,
         group_id=settlement.group_id,
@@ -179,4 +206,7 @@ def reconcile_settlement(
         posted_total=posted_total,
         lines=lines,
         notes=tuple(notes),
+        report_id=report_id,
+        report_link=report_link,
+        report_missing=missing,
     )
