@@ -324,11 +324,6 @@ def test_a_transaction_without_settlement_id_keeps_the_group_id(
     assert lines[("12500", "Order proceeds settled")] == (D("24.00"), D("0"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="normalize reads the transaction-level tree, which here stops at Expenses/AmazonFees "
-    "(breakdowns null) while the item carries <fee>/Base|Tax: the fee VAT is not split out",
-)
 def test_a_shallow_transaction_tree_is_read_from_the_items_deeper_one(
     serve: Any, mapping: ChargeMapping
 ) -> None:

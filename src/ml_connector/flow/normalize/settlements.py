@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from ml_connector.domain.ids import (
@@ -93,6 +94,38 @@ def _leaves(
         below = total(leaf.amount for leaf in out[start:])
         if amount is not None and below != amount:
             raise node.error(f"{kind} is {amount} but its breakdowns sum to {below}")
+
+
+def _fold(segment: str) -> str:
+    return "".join(segment.split()).casefold()
+
+
+def _refined(leaves: list[Leaf], items: tuple[TransactionItem, ...]) -> list[Leaf]:
+    """Transaction-level leaves split the way the items split them, where they say more.
+
+    Amazon may stop the transaction's tree at `Expenses/AmazonFees` while each item carries
+    `AmazonFees/Commission/Base` and `.../Tax`: the split is the difference between fee expense
+    and recoverable VAT, so it must not be lost. A leaf is replaced by the items' pieces below the
+    node of the same name only when there are several pieces and they add up to it exactly;
+    a single piece (`ProductCharges/OurPricePrincipal`) tells nothing more and is not used.
+    """
+    item_leaves = [leaf for item in items for leaf in item.leaves]
+    if not item_leaves:
+        return leaves
+    out: list[Leaf] = []
+    for leaf in leaves:
+        name = _fold(leaf.breakdown_type)
+        pieces: dict[tuple[str, ...], Decimal] = {}
+        for piece in item_leaves:
+            folded = [_fold(segment) for segment in piece.path]
+            if name in folded[:-1]:
+                below = piece.path[folded.index(name) + 1 :]
+                pieces[below] = pieces.get(below, Decimal(0)) + piece.amount
+        if len(pieces) > 1 and total(pieces.values()) == leaf.amount:
+            out.extend(Leaf((*leaf.path, *below), amount) for below, amount in pieces.items())
+        else:
+            out.append(leaf)
+    return out
 
 
 def _related(node: Node, list_key: str, name_key: str, value_key: str) -> dict[str, str]:
@@ -190,6 +223,8 @@ def normalize_transaction(raw: Mapping[str, Any], *, path: str = "") -> Settleme
     items = tuple(_item(item, currency) for item in node.array("items"))
     if not leaves:  # some transactions carry their money on the items only
         leaves = [leaf for item in items for leaf in item.leaves]
+    else:
+        leaves = _refined(leaves, items)
     if not leaves and amount != 0:
         # No breakdown anywhere (a Transfer with "breakdowns": []): the total is the one leaf.
         leaves = [Leaf((transaction_type or "Unclassified",), amount)]

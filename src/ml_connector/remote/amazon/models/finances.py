@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ml_connector.remote.amazon.models.base import CamelModel, PascalModel
 
@@ -89,6 +89,13 @@ class TransactionItem(CamelModel):
     contexts: list[dict[str, Any]] | None = None
 
 
+def _unwrap_breakdowns(value: Any) -> Any:
+    """The model's own `Transaction` example sends `{"breakdowns": [...]}` instead of the list."""
+    if isinstance(value, dict) and set(value) <= {"breakdowns"}:
+        return value.get("breakdowns")
+    return value
+
+
 class Transaction(CamelModel):
     transaction_id: str | None = None
     transaction_type: str | None = None
@@ -101,6 +108,11 @@ class Transaction(CamelModel):
     items: list[TransactionItem] | None = None
     contexts: list[dict[str, Any]] | None = None
     breakdowns: list[Breakdown] | None = None
+
+    @field_validator("breakdowns", mode="before")
+    @classmethod
+    def _breakdowns_list(cls, value: Any) -> Any:
+        return _unwrap_breakdowns(value)
 
     def related(self, name: str) -> str | None:
         """The value of a related identifier (``ORDER_ID``, ``FINANCIAL_EVENT_GROUP_ID``...)."""
