@@ -338,7 +338,12 @@ class Planner:
                     for memo in self._credit_memos(session, refund.order_id)
                     if invoice is not None and memo.invoice_key == invoice.key
                 ]
-                result = plan_refund_credit_memo(refund, invoice, self.mapping, prior=prior)
+                try:
+                    result = plan_refund_credit_memo(refund, invoice, self.mapping, prior=prior)
+                except _RECORD_ERRORS as exc:
+                    problem = _unreadable(RecordKind.TRANSACTION, row.amazon_id, exc)
+                    self._quarantine(session, problem, summary)
+                    continue
                 self._record(
                     session,
                     result,
