@@ -65,6 +65,15 @@ class RegionAndFaults:
                 drop = faults.drop_rate > 0 and rng.random() < faults.drop_rate
                 error = faults.error_rate > 0 and rng.random() < faults.error_rate
                 unavailable = rng.random() < 0.5
+                redirect = faults.redirect_rate > 0 and rng.random() < faults.redirect_rate
+            if redirect:
+                # A sign-in page (or captive proxy) answering instead of the API.
+                location = b"https://sellercentral.amazon.com/ap/signin?openid.return_to=sim"
+                await stamped({"type": "http.response.start", "status": 302,
+                               "headers": [(b"location", location),
+                                           (b"content-length", b"0")]})  # fmt: skip
+                await send({"type": "http.response.body", "body": b""})
+                return
             if slow:
                 await asyncio.sleep(faults.slow_seconds)
             if drop:

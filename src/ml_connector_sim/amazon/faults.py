@@ -8,7 +8,8 @@ FAULTS_HELP = (
     "Comma-separated faults: throttle=P (spurious 429s below the published rate), "
     "errors=P (500/503), slow=P:SECONDS, drop=P (connection dropped mid-response), "
     "expire-tokens=N (every access token expires after N calls), late-postings "
-    "(finance transactions appear up to 48 h after their postedDate). P is a probability 0-1."
+    "(finance transactions appear up to 48 h after their postedDate), redirect=P (302 to a "
+    "sign-in page instead of the answer). P is a probability 0-1."
 )
 
 
@@ -23,6 +24,7 @@ class FaultOptions:
     drop_rate: float = 0.0
     expire_tokens_after: int | None = None
     late_postings: bool = False
+    redirect_rate: float = 0.0
     seed: int = 0
 
 
@@ -48,6 +50,8 @@ def parse_faults(spec: str, seed: int = 0) -> FaultOptions:
                 values["expire_tokens_after"] = int(raw)
             elif name == "late-postings":
                 values["late_postings"] = True
+            elif name == "redirect":
+                values["redirect_rate"] = _probability(raw)
             else:
                 raise ValueError("unknown fault")
         except ValueError as exc:

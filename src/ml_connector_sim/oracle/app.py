@@ -61,6 +61,12 @@ class FaultLayer:
                 scope, receive, send
             )
             return
+        redirect = book.take({FaultKind.REDIRECT}, method, path)
+        if redirect is not None:
+            # What a pod behind single sign-on answers when the session is not accepted.
+            location = "/oam/server/obrareq.cgi?encquery=sim-redirect"
+            await Response("", 302, headers={"Location": location})(scope, receive, send)
+            return
         slow = book.take({FaultKind.SLOW}, method, path)
         if slow is not None:
             await asyncio.sleep(slow.seconds)

@@ -1,8 +1,10 @@
 """Turn an HTTP response (or the lack of one) into a typed outcome: the parsed body or an error.
 
 Both clients route every response through here so that a 429 is always ``RateLimitedError``, a
-non-JSON 502 from a load balancer is still a ``ServerError``, and no error message ever contains
-more than the remote's own (redacted, truncated) words.
+non-JSON 502 from a load balancer is still a ``ServerError``, a 3xx (a sign-on or maintenance
+page in front of the API) is a ``RedirectedError`` naming where it pointed — never an empty
+answer, and never followed — and no error message ever contains more than the remote's own
+(redacted, truncated) words.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -26,11 +29,13 @@ from ml_connector.remote.http.redact import Redactor, default_redactor
 __all__ = [
     "REQUEST_ID_HEADERS",
     "MessageParser",
+    "RedirectedError",
     "error_from_response",
     "error_from_transport",
     "generic_message",
     "parse_json",
     "parse_retry_after",
+    "redirect_error",
     "request_id_of",
 ]
 
@@ -98,6 +103,49 @@ def generic_message(body: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
+class RedirectedError(RemoteError):
+    """The remote answered 3xx instead of the API's answer (single sign-on, maintenance page,
+    a proxy). Not followed: it would resend credentials elsewhere and read a web page as data.
+    Not a rejection of the document either, and not an absence: whoever asked must not
+    conclude anything from it. ``location`` is where it pointed (query left out)."""
+
+    def __init__(self, message: str, *, location: str | None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.location = location
+
+
+def _location(response: httpx.Response, redactor: Redactor) -> str | None:
+    raw = response.headers.get("location")
+    if not raw:
+        return None
+    try:
+        parts = urlsplit(raw.strip())
+    except ValueError:
+        return redactor.text(raw.strip())[:200]
+    shown = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
+    if parts.query:
+        shown += "?…"  # sign-on queries carry request state and sometimes tokens
+    return redactor.text(shown)[:200]
+
+
+def redirect_error(
+    response: httpx.Response,
+    *,
+    operation: str | None = None,
+    redactor: Redactor = default_redactor,
+) -> RedirectedError:
+    location = _location(response, redactor)
+    where = f"to {location}" if location else "without a Location"
+    return RedirectedError(
+        f"HTTP {response.status_code} redirect {where} instead of an API answer "
+        "(sign-on or maintenance page?); not followed",
+        location=location,
+        status=response.status_code,
+        request_id=request_id_of(response),
+        operation=operation,
+    )
+
+
 def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -110,6 +158,8 @@ def error_from_response(
     redactor: Redactor = default_redactor,
 ) -> RemoteError:
     """The typed error for a non-2xx response; a body that is not JSON still gives one."""
+    if 300 <= response.status_code < 400:
+        return redirect_error(response, operation=operation, redactor=redactor)
     code: str | None = None
     message: str | None = None
     try:

@@ -49,8 +49,10 @@ def build_client(
     *,
     transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
-    """A client with our timeouts, pool limits and user agent; redirects are not followed
-    because an API redirect is unexpected and would resend credentials to another host."""
+    """A client with our timeouts, pool limits and user agent; redirects are never followed
+    because an API redirect is unexpected (a sign-on or maintenance page) and following it would
+    resend credentials to another host: the 3xx reaches `outcome.error_from_response`, which
+    makes it a `RedirectedError` naming the Location."""
     settings = settings or HttpSettings()
     return httpx.Client(
         timeout=settings.timeout(),
@@ -58,4 +60,5 @@ def build_client(
         headers={"user-agent": settings.user_agent},
         transport=transport,
         follow_redirects=False,
+        max_redirects=0,
     )

@@ -8,6 +8,10 @@ Rules it enforces for all resources:
   proxies and pods that ignore the header (reference/oracle-fusion.md §1.3, §3.3).
 - GETs are retried with the shared policy (full-jitter backoff, Retry-After honoured); POSTs are
   sent exactly once: deciding whether to send again is the caller's job, after a look-up.
+  `answer_lost` and `may_have_landed` say what a failed POST leaves open: a connection that never
+  opened (`RequestNotSent`) or a 429 carried nothing out; a broken connection, a timeout or a
+  gateway's 502/504 leave the outcome unknown; a 5xx from Oracle itself ends a synchronous
+  create, but not the import an `importBulkData` POST may have started.
 - Every operation has its own token bucket; a 429 drains it so the next callers slow down too.
 """
 
@@ -21,7 +25,13 @@ from typing import Any
 import httpx
 import structlog
 
-from ml_connector.errors import RateLimitedError, RemoteError
+from ml_connector.errors import (
+    ConnectionFailedError,
+    RateLimitedError,
+    RemoteError,
+    ServerError,
+    TransientError,
+)
 from ml_connector.remote.http.outcome import (
     error_from_response,
     error_from_transport,
@@ -36,13 +46,53 @@ from ml_connector.remote.oracle.auth import Authenticator
 from ml_connector.remote.oracle.pod import FusionEndpoint
 from ml_connector.remote.oracle.wire import encode
 
-__all__ = ["REST_FRAMEWORK_VERSION", "FusionClient", "oracle_message"]
+__all__ = [
+    "REST_FRAMEWORK_VERSION",
+    "FusionClient",
+    "RequestNotSent",
+    "answer_lost",
+    "may_have_landed",
+    "oracle_message",
+]
 
 REST_FRAMEWORK_VERSION = "4"
 ITEM_MEDIA_TYPE = "application/vnd.oracle.adf.resourceitem+json"
 DEFAULT_RATE = (5.0, 10.0)  # Oracle publishes no REST numbers; configurable per operation
 MAX_PAGE_SIZE = 500
 _log = structlog.get_logger(__name__)
+
+
+class RequestNotSent(ConnectionFailedError):
+    """No connection could be opened, so the request never left this machine."""
+
+
+_GATEWAY_STATUSES = frozenset({502, 504})
+
+
+def answer_lost(error: BaseException) -> bool:
+    """True when a POST got no usable answer although Oracle may have received it: the
+    connection broke or timed out after sending, or a gateway (502/504) says the server behind it
+    did not answer in time. Oracle may have carried it out, or may still be doing so."""
+    if isinstance(error, RequestNotSent):
+        return False
+    if isinstance(error, ConnectionFailedError):
+        return True
+    return isinstance(error, ServerError) and error.status in _GATEWAY_STATUSES
+
+
+def may_have_landed(error: BaseException, *, starts_a_job: bool) -> bool:
+    """Whether Oracle may hold what a failed POST asked for, so only a look-up may decide.
+
+    A throttled (429) or never-sent request carried nothing out. Any other transient failure of
+    a POST that starts a job (``importBulkData``) may have started it: even a 5xx can come after
+    the job was submitted, and the job runs on. A synchronous create that answered 5xx has
+    finished; the caller's own look-up after that answer decides it.
+    """
+    if not isinstance(error, TransientError) or isinstance(error, RateLimitedError):
+        return False
+    if isinstance(error, RequestNotSent):
+        return False
+    return starts_a_job or answer_lost(error)
 
 
 def oracle_message(body: Any) -> tuple[str | None, str | None]:
@@ -162,7 +212,7 @@ class FusionClient:
             # token and one more try is safe even for a POST.
             self._auth.invalidate()
             response = self._exchange(method, path, operation=operation, params=params, body=body)
-        if response.status_code >= 400 or response.status_code < 200:
+        if not response.is_success:  # a 3xx is an error naming its Location, never "empty"
             error = error_from_response(
                 response, operation=operation, parse_message=oracle_message, redactor=self._redactor
             )
@@ -216,6 +266,10 @@ class FusionClient:
             _log.warning(
                 "oracle.call", operation=operation, method=method, error=type(exc).__name__
             )
+            if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+                raise RequestNotSent(
+                    f"{type(exc).__name__}: no connection, nothing sent", operation=operation
+                ) from None
             raise error_from_transport(exc, operation=operation) from None
         self._last.request_id = request_id_of(response)
         _log.info(

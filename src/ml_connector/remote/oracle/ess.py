@@ -337,7 +337,9 @@ class RowRejection:
 
 # "Row <key>: <reason> [<invalid value>]" (AutoInvoice execution report),
 # "Row <n> | Batch <name> | <reason>" and "ERROR <row> <reason>" (Journal Import report).
-_AI_ROW = re.compile(r"^\s*Row\s+(?P<row>\S+):\s+(?P<reason>.+?)(?:\s+\[(?P<value>[^\]]*)\])?\s*$")
+_AI_ROW = re.compile(
+    r"^\s*Row\s+(?P<row>[^:|]+(?:\|[^:|]*)*):\s+(?P<reason>.+?)(?:\s+\[(?P<value>[^\]]*)\])?\s*$"
+)
 _GL_ROW = re.compile(
     r"^\s*Row\s+(?P<row>\d+)\s*\|\s*Batch\s+(?P<batch>[^|]*?)\s*\|\s*(?P<reason>\S.*)$"
 )
