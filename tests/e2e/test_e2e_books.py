@@ -8,8 +8,10 @@ catalog mapping on purpose, then mapped.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from e2e_support import (
     CASH_IN_TRANSIT,
@@ -55,7 +57,7 @@ def _check_invoices(books: Books, order_ids: set[str]) -> None:
         account_of_line = {
             d["InvoiceLineNumber"]: d["AccountCombination"]
             for d in invoice.distributions
-            if d["AccountClass"] != "Receivable"
+            if d["AccountClass"] not in ("Receivable", "Tax")  # a tax line links to its line
         }
         lines = [
             (money(line["LineAmount"]), account_of_line[line["LineNumber"]])
@@ -99,6 +101,47 @@ def _check_credit_memos(books: Books, invoiced: set[str]) -> int:
     return sum(len(v) for v in expected.values())
 
 
+# The example mapping's accounts for what Amazon charges, withholds and moves (charges.toml).
+FEE_ACCOUNTS = {"Commission": "61000", "FBAPerUnitFulfillmentFee": "61100",
+                "RefundCommission": "61600", "FBAStorageFee": "61200",
+                "FBALongTermStorageFee": "61200", "Subscription": "61300",
+                "AdvertisingFee": "61400"}  # fmt: skip
+INPUT_VAT = "13500"
+TRANSFERS = "12800"
+
+
+def _leaf_paths(nodes: list[dict[str, Any]], path: tuple[str, ...] = ()) -> Iterator[
+    tuple[tuple[str, ...], Decimal]
+]:  # fmt: skip
+    for node in nodes:
+        here = (*path, str(node["breakdownType"]))
+        if node.get("breakdowns"):
+            yield from _leaf_paths(node["breakdowns"], here)
+        else:
+            yield here, money(node["breakdownAmount"]["currencyAmount"])
+
+
+def _expected_charges(books: Books, group: dict[str, Any]) -> dict[str, Decimal]:
+    """Natural account → net debit the group's journal must carry for Amazon's fees (net of
+    VAT), the VAT on them (input VAT) and transfers, from the released transactions' trees."""
+    closed = group["ProcessingStatus"] == "Closed"
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    for tx in books.world.transactions:
+        if related(tx, "FINANCIAL_EVENT_GROUP_ID") != group["FinancialEventGroupId"]:
+            continue
+        status = tx.get("transactionStatus")
+        if not (str(status).upper() == "RELEASED" or (status is None and closed)):
+            continue
+        if tx["transactionType"] == "Transfer":
+            expected[TRANSFERS] -= money(tx["totalAmount"]["currencyAmount"])
+        for path, amount in _leaf_paths(tx["breakdowns"]):
+            if path[:2] != ("Expenses", "AmazonFees"):
+                continue
+            account = INPUT_VAT if path[3:] == ("Tax",) else FEE_ACCOUNTS[path[2]]
+            expected[account] -= amount
+    return expected
+
+
 def _check_journals(books: Books, reconciliation: list[dict[str, object]]) -> None:
     batches = books.oracle.state.journal_batches
     assert duplicates([b.name for b in batches]) == []
@@ -125,6 +168,14 @@ def _check_journals(books: Books, reconciliation: list[dict[str, object]]) -> No
             Decimal(0),
         )
         assert cash == money(group["OriginalTotal"]["CurrencyAmount"]), group_id
+        # Fee expense net of VAT, the VAT on input VAT, transfers on their account.
+        net: dict[str, Decimal] = defaultdict(Decimal)
+        for line in lines:
+            net[line.account.rsplit(".", 1)[-1]] += (line.entered_dr or Decimal(0)) - (
+                line.entered_cr or Decimal(0)
+            )
+        expected = _expected_charges(books, group)
+        assert {a: net[a] for a in expected} == dict(expected), group_id
     assert sorted(str(r["group_id"]) for r in reconciliation) == sorted(
         g["FinancialEventGroupId"] for g in groups
     )
