@@ -308,3 +308,33 @@ def test_group_status_in_another_case_and_missing_status() -> None:
     missing["ProcessingStatus"] = None
     with pytest.raises(ValueError, match="ProcessingStatus"):
         normalize_settlement(missing, [])
+
+
+@pytest.mark.parametrize("posted", ["9999-01-01T00:00:00Z", "1970-01-01T00:00:00Z"])
+def test_an_implausible_date_holds_the_transaction_naming_the_field(posted: str) -> None:
+    txn = transaction("T1", "85.00", NESTED)
+    txn["postedDate"] = posted
+    settlement = normalize_settlement(group("85.00"), [txn])
+    assert [(u.amazon_id, u.field) for u in settlement.unreadable] == [("T1", "postedDate")]
+    assert "outside 1995-2100" in settlement.unreadable[0].reason
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 10_000_000])
+def test_an_implausible_refund_quantity_is_refused(quantity: int) -> None:
+    refund = transaction(
+        "R1", "-10.00", [node("Sales", "-10.00", node("ProductCharges", "-10.00"))]
+    )
+    refund["transactionType"] = "Refund"
+    refund["items"] = [
+        {
+            "totalAmount": money("-10.00"),
+            "breakdowns": [node("ProductCharges", "-10.00")],
+            "contexts": [
+                {"contextType": "ProductContext", "sku": "MUG-01", "quantityShipped": quantity}
+            ],
+        }
+    ]
+    with pytest.raises(ValueError, match=r"items\[0\]\.contexts\[0\]\.quantityShipped"):
+        normalize_transaction(refund)
+    refund["items"][0]["contexts"][0]["quantityShipped"] = 2
+    assert normalize_transaction(refund).items[0].quantity == 2

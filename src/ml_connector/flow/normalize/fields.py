@@ -13,6 +13,10 @@ from typing import Any
 
 from ml_connector.domain.money import MoneyError, check_currency, quantize, to_decimal
 
+# Plausibility bounds (issue 9): what lies outside is a broken record, held for review.
+EARLIEST_YEAR, LATEST_YEAR = 1995, 2100
+MAX_QUANTITY = 1_000_000
+
 
 class NormalizeError(ValueError):
     """Raw Amazon data that does not have the official shape; `path` locates the field."""
@@ -80,6 +84,14 @@ class Node:
             raise self.error(f"expected an integer, got {self.value!r}")
         return self.value
 
+    def quantity(self) -> int:
+        """A count of goods: a whole number from 1 to 1,000,000 (more is not a real order line,
+        zero or less is not goods moved); anything else is an error naming the field."""
+        value = self.integer()
+        if not 1 <= value <= MAX_QUANTITY:
+            raise self.error(f"quantity {value} is outside 1..{MAX_QUANTITY:,}")
+        return value
+
     def decimal(self) -> Decimal:
         try:
             return to_decimal(self.value)
@@ -101,6 +113,9 @@ class Node:
             raise self.error(f"{text!r} is not an ISO 8601 date-time") from None
         if parsed.tzinfo is None:
             raise self.error(f"{text!r} has no time zone")
+        if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+            # Amazon's marketplaces opened in 1995; a year-9999 date is a broken record.
+            raise self.error(f"{text!r} is outside {EARLIEST_YEAR}-{LATEST_YEAR}")
         return parsed.astimezone(UTC)
 
 

@@ -27,7 +27,7 @@ from ml_connector.domain.ids import AmazonOrderId, Asin, MarketplaceId, OrderIte
 from ml_connector.domain.marketplaces import MARKETPLACES
 from ml_connector.domain.money import ZERO, total
 from ml_connector.domain.orders import FulfillmentChannel, NormalizedOrder, OrderLine, OrderState
-from ml_connector.flow.normalize.fields import Node, NormalizeError, money
+from ml_connector.flow.normalize.fields import MAX_QUANTITY, Node, NormalizeError, money
 
 _STATES = {
     "PENDING_AVAILABILITY": OrderState.OPEN,
@@ -148,8 +148,8 @@ def _line(item: Node, acc: _Money, facilitator_default: bool, invoiced: bool) ->
             "absent on a shipped item: the invoice line's revenue account comes from the SKU",
         )
     quantity = item.req("quantityOrdered").integer()
-    if quantity < 0:
-        raise item.req("quantityOrdered").error("must not be negative")
+    if not 0 <= quantity <= MAX_QUANTITY:
+        raise item.req("quantityOrdered").error(f"{quantity} is outside 0..{MAX_QUANTITY:,}")
     proceeds = item.get("proceeds")
     if proceeds is None and invoiced and quantity > 0:
         raise NormalizeError(

@@ -164,7 +164,7 @@ def _item(node: Node, currency: str) -> TransactionItem:
         sku = _optional_text(context, "sku")
         asin = _optional_text(context, "asin")
         q = context.get("quantityShipped")
-        quantity = q.integer() if q is not None else None
+        quantity = q.quantity() if q is not None else None
         network = _optional_text(context, "fulfillmentNetwork")
     ids = _related(
         node, "relatedIdentifiers", "itemRelatedIdentifierName", "itemRelatedIdentifierValue"
