@@ -321,7 +321,9 @@ class BulkImports:
         """Submit (or resume waiting on `request_id`), wait, and read the batch back."""
         rid = request_id or self.submit(request)
         outcome = self.wait(rid)
-        if not outcome.succeeded:
+        if outcome.verdict is not Verdict.SUCCEEDED and outcome.verdict is not Verdict.WARNING:
+            # A WARNING import finished: what it created is read back below, document by
+            # document, and only what is missing fails (with its rows' reasons).
             raise ImportFailed(
                 _failure_text("journal import", outcome, outcome.rejections),
                 outcome,
@@ -329,7 +331,7 @@ class BulkImports:
             )
         batches = self.find_journal_batches(batch_name)
         if not batches:
-            missing = self._with_reports(outcome)
+            missing = outcome if outcome.log_excerpt else self._with_reports(outcome)
             raise ImportFailed(
                 f"journal import {rid} finished but no journal batch named {batch_name!r} exists"
                 + _quoted(missing.rejections),
@@ -348,7 +350,9 @@ class BulkImports:
         """Submit (or resume), wait, and read every expected transaction back by number."""
         rid = request_id or self.submit(request)
         outcome = self.wait(rid)
-        if not outcome.succeeded:
+        if outcome.verdict is not Verdict.SUCCEEDED and outcome.verdict is not Verdict.WARNING:
+            # A WARNING import finished: what it created is read back below, document by
+            # document, and only what is missing fails (with its rows' reasons).
             raise ImportFailed(
                 _failure_text("AutoInvoice import", outcome, outcome.rejections),
                 outcome,
@@ -367,7 +371,7 @@ class BulkImports:
             else:
                 missing.append(number)
         if missing:
-            reported = self._with_reports(outcome)
+            reported = outcome if outcome.log_excerpt else self._with_reports(outcome)
             raise ImportFailed(
                 f"AutoInvoice import {rid} finished but {len(missing)} transaction(s) were not "
                 f"created: {', '.join(missing[:10])}" + _quoted(reported.rejections),
