@@ -42,7 +42,6 @@ from mutation_support import (
     UNKNOWN_ENUM,
     UNKNOWN_VALUES,
     Mutation,
-    OracleDocument,
     Outcome,
     Seller,
     applicable_ops,
@@ -146,7 +145,7 @@ def test_the_checker_complains_about_wrong_books(seller: Seller) -> None:
     lines = [dict(line) for line in invoice.full["lines"]]
     lines[0]["LineAmount"] = "0.01"
     full = invoice.full | {"lines": lines}
-    doctored[other] = [OracleDocument(other, full, invoice.numbers)]
+    doctored[other] = [dataclasses.replace(invoice, full=full)]
     problems = check(clean, dataclasses.replace(clean, documents=doctored), mutation, derived)
     assert any(f"unrelated document {other} is different" in p for p in problems), problems
     del doctored[other]
@@ -173,7 +172,7 @@ def test_the_checker_complains_about_wrong_books(seller: Seller) -> None:
     [own] = clean.documents[("invoice", order_id)]
     numbers = own.numbers | {"currency": "XXX"}
     wrong = dict(clean.documents) | {
-        ("invoice", order_id): [OracleDocument(own.key, own.full, numbers)]
+        ("invoice", order_id): [dataclasses.replace(own, numbers=numbers)]
     }
     stray = item | {"subject": other[1]}
     bad = dataclasses.replace(
@@ -184,6 +183,23 @@ def test_the_checker_complains_about_wrong_books(seller: Seller) -> None:
     assert any("crashed" in p for p in problems), problems
     assert any("about something else" in p for p in problems), problems
     assert any("exit status 1" in p for p in problems), problems
+
+    # A transaction's breakdown tree cut at a node may split the journal otherwise, never move
+    # its totals.
+    tx = next(t for t in world.transactions if t["transactionType"] == "Shipment")
+    cut = Mutation(TRANSACTION, tx["transactionId"], ("breakdowns",), "empty_list")
+    derived = related_documents(world, TRANSACTION, cut.amazon_id)
+    [journal_key] = [k for k in derived if k[0] == "journal"]
+    [journal] = clean.documents[journal_key]
+    resplit = journal.numbers | {"journals": []}
+    split = dict(clean.documents) | {journal_key: [dataclasses.replace(journal, numbers=resplit)]}
+    assert check(clean, dataclasses.replace(clean, documents=split), cut, derived) == []
+    moved = journal.totals | {"journals": []}
+    both = dataclasses.replace(journal, numbers=resplit, totals=moved)
+    problems = check(
+        clean, dataclasses.replace(clean, documents=split | {journal_key: [both]}), cut, derived
+    )
+    assert any("posted with other numbers" in p for p in problems), problems
 
 
 @settings(
