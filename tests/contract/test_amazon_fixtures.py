@@ -21,7 +21,8 @@ import httpx
 import jsonschema
 import pytest
 
-from ml_connector.domain.documents import JournalDoc
+from ml_connector.domain.accounts import AccountCombination
+from ml_connector.domain.documents import InvoiceDoc, JournalDoc
 from ml_connector.domain.orders import FulfillmentChannel, OrderState
 from ml_connector.domain.settlements import GroupStatus, Settlement, TransactionStatus
 from ml_connector.flow.accounting.invoices import plan_invoice
@@ -124,7 +125,7 @@ def group(serve: Any, total: str, currency: str) -> dict[str, Any]:
     """The minimal v0 group fixture as the client reads it, with this settlement's total."""
     client, _ = serve({GROUPS: "settlement_group_v0_minimal.json"})
     (record,) = list(client.finances.list_financial_event_groups())
-    raw = copy.deepcopy(record.raw)
+    raw: dict[str, Any] = copy.deepcopy(record.raw)
     raw["OriginalTotal"] = {"CurrencyCode": currency, "CurrencyAmount": D(total)}
     return raw
 
@@ -134,7 +135,7 @@ def leaves(settlement_or_txn: Any) -> dict[str, Decimal]:
     return {leaf.key: leaf.amount for txn in txns for leaf in txn.leaves}
 
 
-def natural(account: Any) -> str:
+def natural(account: AccountCombination) -> str:
     return dict(account.segments)["account"]
 
 
@@ -424,8 +425,8 @@ def test_an_order_with_mixed_case_enums_is_read_and_invoiced(
     assert order.grand_total == D("47.60")
 
     invoice = plan_invoice(order, catalog, mapping)
-    assert not hasattr(invoice, "code"), invoice
-    by_account = {natural(line.account): line.amount for line in invoice.lines}  # type: ignore[union-attr]
+    assert isinstance(invoice, InvoiceDoc), invoice
+    by_account = {natural(line.account): line.amount for line in invoice.lines}
     assert by_account == {
         "40100": D("40.00"),
         "40200": D("5.00"),
