@@ -26,6 +26,7 @@ from ml_connector.store import (
     append_event,
     get_raw_record,
     open_review_item,
+    resolve_subject,
     upsert_raw_record,
 )
 
@@ -180,3 +181,12 @@ def pull_settlement_reports(
                     )
                 _note_guess(session, connection_id, report_id, report, now, request_id)
                 _hold_rows(session, connection_id, report_id, report, now)
+                # A document held as unreadable on an earlier cycle reads now: its item closes.
+                resolve_subject(
+                    session,
+                    connection_id,
+                    report_id,
+                    kind=ReviewKind.INVALID_DATA,
+                    resolution="the report document reads now",
+                    now=now,
+                )

@@ -171,3 +171,19 @@ def test_bad_rows_are_held_the_summary_keeps_what_parsed_and_the_guess_is_audite
     with sessions() as session:
         open_items = list_review_items(session, connection_id=connection_id)
         assert sum(1 for i in open_items if i.subject_amazon_id == "REP-X") == 1
+
+    # Amazon serves a readable document under that id later: it is stored and its item closes.
+    _serve(
+        fake,
+        "REP-X",
+        (REPORTS / "settlement-uk-dayfirst.tsv").read_bytes(),
+        "text/plain;charset=Cp1252",
+    )
+    pull_settlement_reports(sessions, connection_id, {"EU": client}, SINCE, PullSummary(), NOW)
+    with sessions() as session:
+        assert get_raw_record(session, connection_id, RawKind.SETTLEMENT_REPORT, "REP-X")
+        still_open = {
+            i.subject_amazon_id for i in list_review_items(session, connection_id=connection_id)
+        }
+        assert "REP-X" not in still_open
+        assert {"REP-US row 4", "REP-US row 5", "REP-US row 7"} <= still_open
