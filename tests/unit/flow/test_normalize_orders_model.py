@@ -117,6 +117,11 @@ def test_without_fulfillment_the_order_goes_to_review_naming_it() -> None:
             "includedData=PROCEEDS",
         ),
         (
+            lambda o: o.update(orderItems=[]),
+            "orderItems",
+            "nothing to invoice",
+        ),
+        (
             lambda o: o["salesChannel"].pop("marketplaceId"),
             "salesChannel.marketplaceId",
             "customer and cost center",
@@ -156,6 +161,8 @@ def test_a_pending_order_is_read_without_sku_marketplace_or_proceeds(shapes: Any
     order = normalize_order(raw)
     assert order.state is OrderState.OPEN
     assert (order.marketplace_id, order.currency, order.lines[0].sku) == ("", "", "")
+    raw["orderItems"] = []
+    assert normalize_order(raw).lines == ()
 
 
 # -- absent optional objects -------------------------------------------------------------------

@@ -247,7 +247,11 @@ def normalize_order(
 
     currency: str | None = None
     lines: list[OrderLine] = []
-    for item in order.req("orderItems").items():
+    items_node = order.req("orderItems")
+    items = items_node.items()
+    if not items and invoiced:
+        raise items_node.error("empty on a shipped order: there is nothing to invoice")
+    for item in items:
         acc = _Money()
         acc.currency = currency
         lines.append(_line(item, acc, facilitator_default, invoiced))
