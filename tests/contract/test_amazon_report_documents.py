@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import random
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -165,3 +166,35 @@ def test_every_closed_group_finds_its_report_by_period_alone(running: object) ->
         assert link.report is not None, link.reason
         assert (link.by, link.report.report_id) == ("period", expected[group.group_id])
         assert link.report.total == group.total
+
+
+def test_an_eu_all_orders_report_reads_in_its_marketplace_spelling(running: object) -> None:
+    world = _world(running)
+    client = _client(running, "eu")
+    de = "A1PA6795UKMFR9"
+    orders = [o for o in world.orders if o["salesChannel"]["marketplaceId"] == de]  # type: ignore[attr-defined]
+    assert orders
+    rows = client.reports.fetch_all_orders(
+        [de],
+        start=world.now - timedelta(days=60),  # type: ignore[attr-defined]
+        end=world.now,  # type: ignore[attr-defined]
+        poll_every_s=0.02,
+        timeout_s=20,
+    )
+    assert rows
+    by_id = {o["orderId"]: o for o in orders}
+    checked = 0
+    for row in rows:
+        order = by_id[row.amazon_order_id]
+        item = next(i for i in order["orderItems"] if i["product"]["sellerSku"] == row.sku)
+        breakdowns = (item.get("proceeds") or {}).get("breakdowns") or []
+        item_price = next(
+            (b["subtotal"]["amount"] for b in breakdowns if b["type"] == "ITEM"), None
+        )
+        expected = None if item_price is None else Decimal(str(item_price))
+        assert row.item_price == expected, row.raw["item-price"]
+        if expected is not None and expected != expected.to_integral_value():
+            assert "," in row.raw["item-price"], "a DE amount is written with a decimal comma"
+        assert row.currency == "EUR"
+        checked += 1
+    assert checked == len(rows)
