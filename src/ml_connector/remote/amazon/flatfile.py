@@ -133,10 +133,10 @@ def _customary_charset(marketplace_ids: Sequence[str]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _gunzip(content: bytes, compression: str | None) -> bytes:
-    # Amazon says GZIP; the bytes may already be inflated when the URL was asked for with
-    # Content-Encoding: gzip (HTTP clients inflate those), so the magic bytes decide.
-    del compression
+def _gunzip(content: bytes) -> bytes:
+    """Inflate gzip bytes. The magic bytes decide, not ``compressionAlgorithm``: a URL asked for
+    with ``enableContentEncodingUrlHeader`` is served ``Content-Encoding: gzip`` and the HTTP
+    client has already inflated it."""
     if content[:2] == b"\x1f\x8b":
         return gzip.decompress(content)
     return content
@@ -157,7 +157,8 @@ def decode_report(
     UTF-8 (its byte rules reject almost any legacy text), then the legacy charset customary for
     the report's marketplaces (cp932 for JP, cp1252 elsewhere), then the other one.
     """
-    data = _gunzip(content, compression)
+    del compression  # see _gunzip
+    data = _gunzip(content)
     declared = charset or charset_of(content_type)
     reason = "the download named no charset"
     if declared:
