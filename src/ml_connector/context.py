@@ -43,6 +43,7 @@ from ml_connector.remote.oracle import (
     token_url_override,
 )
 from ml_connector.remote.oracle.auth import Authenticator, BasicAuth
+from ml_connector.scrub import install_store_scrubbing
 from ml_connector.store import (
     ConnectionConfig,
     connection_config,
@@ -120,7 +121,9 @@ def open_runtime(
         if require_key:
             raise
         keyring = None
-    return Runtime(engine=engine, sessions=make_sessionmaker(engine), keyring=keyring)
+    sessions = make_sessionmaker(engine)
+    install_store_scrubbing(sessions)
+    return Runtime(engine=engine, sessions=sessions, keyring=keyring)
 
 
 @dataclass
@@ -201,6 +204,7 @@ def _oracle_auth(
     secret = get_secret(session, keyring, connection_id, ORACLE_CLIENT_SECRET)
     if oracle.auth == "jwt_assertion":
         key = get_secret(session, keyring, connection_id, ORACLE_PRIVATE_KEY)
+        default_redactor.add_secret(key.reveal())
         return JwtUserAssertionAuth(
             token_url=token_url,
             client_id=oracle.client_id,

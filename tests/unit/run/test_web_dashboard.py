@@ -43,6 +43,7 @@ HOSTILE = "<script>alert(1)</script>"
 SECRET = "Zk9-very-secret-oracle-client-value"
 T0 = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
 JSON = {"accept": "application/json"}
+LOCAL = "http://127.0.0.1:8080"  # the dashboard answers only to its own host names
 
 
 def _config() -> ConnectionConfig:
@@ -130,7 +131,9 @@ def metrics() -> Metrics:
 def client(sessions: sessionmaker[Session], metrics: Metrics) -> Iterator[TestClient]:
     redactor = Redactor()
     redactor.add_secret(SECRET)
-    with TestClient(create_app(sessions, redactor=redactor, metrics=metrics)) as client:
+    with TestClient(
+        create_app(sessions, redactor=redactor, metrics=metrics), base_url=LOCAL
+    ) as client:
         yield client
 
 
@@ -238,7 +241,7 @@ def test_healthz(client: TestClient) -> None:
 def test_healthz_reports_an_unreachable_database(tmp_path: Path) -> None:
     engine = make_engine(sqlite_url(tmp_path / "missing-dir" / "store.db"))
     app = create_app(make_sessionmaker(engine), metrics=Metrics(CollectorRegistry()))
-    response = TestClient(app).get("/healthz")
+    response = TestClient(app, base_url=LOCAL).get("/healthz")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert "missing-dir" not in response.text
@@ -262,7 +265,7 @@ def test_empty_store_renders(tmp_path: Path) -> None:
     engine = make_engine(sqlite_url(tmp_path / "empty.db"))
     migrate(engine)
     app = create_app(make_sessionmaker(engine), metrics=Metrics(CollectorRegistry()))
-    client = TestClient(app)
+    client = TestClient(app, base_url=LOCAL)
     for path in PAGES:
         if path.startswith("/audit"):
             continue

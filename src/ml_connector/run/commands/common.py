@@ -164,12 +164,13 @@ def err() -> Console:
 
 def print_json(obj: Any) -> None:
     """One JSON object on one line: plain text, no colours, so scripts can parse it."""
-    typer.echo(json.dumps(obj, default=str, sort_keys=True))
+    typer.echo(default_redactor.text(json.dumps(obj, default=str, sort_keys=True)))
 
 
 def fail(message: str, *, code: int = FAILURE_EXIT) -> NoReturn:
     """One red line on stderr, then exit: the only way commands report an expected error."""
-    err().print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
+    shown = escape(default_redactor.text(message))
+    err().print(f"[bold red]error:[/bold red] {shown}", highlight=False)
     raise typer.Exit(code)
 
 

@@ -20,6 +20,7 @@ from ml_connector.errors import AuthError, ConfigError, ConnectorError, RemoteEr
 from ml_connector.flow.mapping import MappingError
 from ml_connector.remote.amazon.client import SpApiClient
 from ml_connector.remote.amazon.marketplaces import marketplace
+from ml_connector.remote.http.redact import default_redactor
 from ml_connector.remote.oracle.client import FusionClient
 from ml_connector.run.commands.common import (
     FAILURE_EXIT,
@@ -254,7 +255,9 @@ def _test(ctx: typer.Context, name: str, as_json: bool) -> None:
     else:
         table = Table("", "system", "check", "what we found", title=f"Connection {name}")
         for c in checks:
-            table.add_row(_MARKS[c.status], c.system, c.check, escape(c.message))
+            table.add_row(
+                _MARKS[c.status], c.system, c.check, escape(default_redactor.text(c.message))
+            )
         console = out()
         console.print(table)
         if failed:

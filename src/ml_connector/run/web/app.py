@@ -7,11 +7,13 @@ no credentials, but an Oracle error text stored as `last_error` could echo one b
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+import hashlib
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,9 +23,49 @@ from ml_connector.observability import Metrics
 from ml_connector.observability import metrics as default_metrics
 from ml_connector.remote.http.redact import Redactor, default_redactor
 from ml_connector.run.web import render, views
+from ml_connector.run.web.pages import CSS
 from ml_connector.store import DocumentState
 
-__all__ = ["create_app", "wants_json"]
+__all__ = ["LOOPBACK_HOSTS", "SECURITY_HEADERS", "create_app", "host_allowed", "wants_json"]
+
+# Names a browser on this machine uses for a dashboard bound to loopback (any port).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+_STYLE_HASH = base64.b64encode(hashlib.sha256(CSS.encode("utf-8")).digest()).decode("ascii")
+SECURITY_HEADERS = {
+    # No script at all; the one inline style sheet by its hash; forms only back to us.
+    "Content-Security-Policy": (
+        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src 'self'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _name_and_port(value: str) -> tuple[str, str | None]:
+    text = value.strip().lower()
+    if text.startswith("["):
+        close = text.find("]")
+        rest = text[close + 1 :]
+        return text[: close + 1], rest[1:] if rest.startswith(":") else None
+    if text.count(":") == 1:
+        name, port = text.split(":")
+        return name, port
+    return text, None
+
+
+def host_allowed(host_header: str | None, allowed: Iterable[str]) -> bool:
+    """Whether a request's ``Host`` names this dashboard: an entry ``name:port`` must match
+    exactly, a bare ``name`` matches on any port. Case-insensitive; no header, no entry."""
+    if not host_header:
+        return False
+    name, port = _name_and_port(host_header)
+    for entry in allowed:
+        wanted_name, wanted_port = _name_and_port(entry)
+        if name == wanted_name and wanted_port in (None, port):
+            return True
+    return False
 
 
 def wants_json(request: Request) -> bool:
@@ -40,9 +82,32 @@ def create_app(
     *,
     redactor: Redactor = default_redactor,
     metrics: Metrics = default_metrics,
+    allowed_hosts: Iterable[str] = LOOPBACK_HOSTS,
 ) -> FastAPI:
-    """The dashboard over one store; it never writes (no route opens a write transaction)."""
+    """The dashboard over one store; it never writes (no route opens a write transaction).
+
+    A request whose ``Host`` is not one of ``allowed_hosts`` is refused (400) before any route
+    runs: a web page elsewhere that rebinds its DNS name to 127.0.0.1 would otherwise read the
+    dashboard. Every response carries ``SECURITY_HEADERS``.
+    """
     app = FastAPI(title="ml-connector", docs_url=None, redoc_url=None, openapi_url=None)
+    hosts = tuple(allowed_hosts)
+
+    @app.middleware("http")
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response: Response
+        if host_allowed(request.headers.get("host"), hosts):
+            response = await call_next(request)
+        else:
+            response = PlainTextResponse(
+                "this dashboard answers only to its configured host names (see serve "
+                "--allowed-host)",
+                status_code=400,
+            )
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
     def page(
         request: Request,
