@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
 
+from ml_connector.input_files import KEY_FILE, InputFileError, read_bytes, shown
 from ml_connector.store.errors import InsecureKeyFileError, MasterKeyError
 
 __all__ = [
@@ -136,15 +137,30 @@ def load_master_key(
             f"no master key: set {KEY_ENV_VAR} or create a key file "
             "(`ml-connector init` writes one with mode 0600)"
         )
+    shown_path = shown(key_file)
     try:
         mode = key_file.stat().st_mode
     except FileNotFoundError:
         raise MasterKeyError(
-            f"no master key: {KEY_ENV_VAR} is unset and the key file {key_file} does not exist"
+            f"no master key: {KEY_ENV_VAR} is unset and the key file {shown_path} does not exist"
         ) from None
-    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+    except (OSError, ValueError) as exc:  # a NUL in the path, a path too long, no permission
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise MasterKeyError(f"key file {shown_path}: cannot read: {reason}") from None
+    if stat.S_ISREG(mode) and os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise InsecureKeyFileError(
-            f"key file {key_file} has mode {stat.S_IMODE(mode):04o}; other users could read it. "
-            f"Run `chmod 600 {key_file}` and try again"
+            f"key file {shown_path} has mode {stat.S_IMODE(mode):04o}; other users could read "
+            f"it. Run `chmod 600 {shown_path}` and try again"
         )
-    return MasterKey.from_text(key_file.read_text(encoding="ascii"))
+    try:
+        data = read_bytes(key_file, KEY_FILE)  # a regular file of at most 4 KiB
+    except InputFileError as exc:
+        raise MasterKeyError(f"key file {exc}") from None
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        raise MasterKeyError(
+            f"key file {shown_path}: not a master key (it holds non-ASCII bytes; a key is the "
+            "URL-safe base64 text `ml-connector key generate` prints)"
+        ) from None
+    return MasterKey.from_text(text)

@@ -6,7 +6,6 @@ file and the JSON path of the first problems, so a hand-written file is quick to
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -15,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from ml_connector_sim.amazon.catalog import CatalogEntry
 from ml_connector_sim.amazon.gen_orders import iso
+from ml_connector_sim.amazon.scenario_file import ScenarioFileError, read_scenario_json
 from ml_connector_sim.amazon.wire import dumps
 from ml_connector_sim.amazon.world import AmazonWorld, Credential, SettlementReport
 
@@ -123,18 +123,16 @@ def _location(loc: tuple[int | str, ...]) -> str:
 def load_scenario(path: Path) -> AmazonWorld:
     """Read a scenario file; raises ScenarioError naming `path` and the offending field."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise ScenarioError(
-            f"{path}: not JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
-        ) from None
+        raw = read_scenario_json(path)
+    except ScenarioFileError as exc:
+        raise ScenarioError(str(exc)) from None
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path}: expected a JSON object at the top level")
     try:
         model = _Scenario.model_validate(raw)
     except ValidationError as exc:
         problems = [f"{path}: {_location(e['loc'])}: {e['msg']}" for e in exc.errors()[:5]]
-        raise ScenarioError("\n".join(problems)) from None
+        raise ScenarioError("; ".join(problems)) from None
     return AmazonWorld(
         now=model.now,
         selling_partner_id=model.sellingPartnerId,

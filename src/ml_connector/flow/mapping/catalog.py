@@ -1,13 +1,28 @@
 """The catalog mapping CSV: which revenue account (and cost center, COGS) each SKU books to.
 
-Every problem is reported with file, line and column, all at once, because a person fixing a
-500-line spreadsheet export wants the whole list, not one error per attempt.
+Every problem is reported with file, line and column, all at once (the first `MAX_PROBLEMS` of
+them), because a person fixing a 500-line spreadsheet export wants the whole list, not one error
+per attempt.
+
+Cells are refused when they are longer than `MAX_CELL_CHARS`, hold a control character (a line
+break inside quotes is usually an unclosed quote), or look like a spreadsheet formula: a cell
+starting with `=`, `+`, `-`, `@`, a tab or a carriage return (OWASP's CSV-injection list) is run
+as a formula by Excel, LibreOffice and Google Sheets, and catalog values reach the CSV files
+uploaded to Oracle (FBDI) and the exports people open.
+
+`load_catalog` parses a file once per content: the result is kept by the SHA-256 of the file's
+bytes and the fingerprint of the chart it was validated against, so a sync that finds the same
+catalog only reads and hashes it.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,9 +31,16 @@ from pathlib import Path
 from ml_connector.domain.money import MoneyError, to_decimal
 from ml_connector.flow.mapping.chart import Chart
 from ml_connector.flow.mapping.errors import MappingError
+from ml_connector.input_files import CATALOG, InputFileError, decode_text, read_bytes, shown
 
 REQUIRED_COLUMNS = ("sku", "revenue_account", "cost_center")
 OPTIONAL_COLUMNS = ("category", "cogs_account", "inventory_account", "unit_cost", "oracle_item")
+MAX_CELL_CHARS = 1000
+MAX_PROBLEMS = 50
+#: First characters that make a spreadsheet evaluate a cell (OWASP, CSV Injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_CACHE_SIZE = 4
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +84,16 @@ def parse_catalog(text: str, source: str, chart: Chart) -> Catalog:
     header: list[str] | None = None
     entries: dict[str, CatalogEntry] = {}
     first_line: dict[str, int] = {}
-    for raw in reader:
-        line = reader.line_num
+    rows = _rows(reader, source, problems)
+    for line, raw in rows:
         cells = [cell.strip() for cell in raw]
         if not any(cells) or cells[0].startswith("#"):
+            continue
+        if _cell_problems(raw, cells, header, source, line, problems):
+            if header is None:
+                raise MappingError(_capped(problems, source))
+            if len(problems) > MAX_PROBLEMS:
+                break
             continue
         if header is None:
             header = [cell.lower() for cell in cells]
@@ -75,9 +103,8 @@ def parse_catalog(text: str, source: str, chart: Chart) -> Catalog:
                 problems.append(f"{source}:{line}: missing column(s): {', '.join(missing)}")
             if unknown:
                 known = ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
-                problems.append(
-                    f"{source}:{line}: unknown column(s): {', '.join(unknown)} (known: {known})"
-                )
+                listed = ", ".join(unknown[:10]) + (", ..." if len(unknown) > 10 else "")
+                problems.append(f"{source}:{line}: unknown column(s): {listed} (known: {known})")
             if len(set(header)) != len(header):
                 problems.append(f"{source}:{line}: a column appears twice in the header")
             if problems:
@@ -98,11 +125,81 @@ def parse_catalog(text: str, source: str, chart: Chart) -> Catalog:
             continue
         first_line[entry.sku] = line
         entries[entry.sku] = entry
-    if header is None:
+        if len(problems) > MAX_PROBLEMS:
+            break
+    if header is None and not problems:
         problems.append(f"{source}: empty file (expected header {','.join(REQUIRED_COLUMNS)})")
     if problems:
-        raise MappingError(problems)
+        raise MappingError(_capped(problems, source))
     return Catalog(entries)
+
+
+def _capped(problems: list[str], source: str) -> list[str]:
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    return [*problems[:MAX_PROBLEMS], f"{source}: more problems not listed (fix these first)"]
+
+
+def _rows(
+    reader: Iterator[list[str]], source: str, problems: list[str]
+) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) per record; a record the csv module refuses ends the file with its line."""
+    line_num = getattr(reader, "line_num", 0)
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = getattr(reader, "line_num", line_num)
+            limit = csv.field_size_limit()
+            reason = (
+                f"a cell is longer than {limit:,} characters (at most {MAX_CELL_CHARS:,})"
+                if "field larger" in str(exc)
+                else f"not readable as CSV ({exc})"
+            )
+            problems.append(f"{source}:{line}: {reason}")
+            return
+        yield getattr(reader, "line_num", 0), raw
+
+
+def _column(header: list[str] | None, index: int) -> str:
+    if header is not None and index < len(header):
+        return repr(header[index])
+    return str(index + 1)
+
+
+def _cell_problems(
+    raw: list[str],
+    cells: list[str],
+    header: list[str] | None,
+    source: str,
+    line: int,
+    problems: list[str],
+) -> bool:
+    """Refuse over-long cells, control characters and formula-looking cells; True if any."""
+    before = len(problems)
+    for index, (original, cell) in enumerate(zip(raw, cells, strict=True)):
+        if not original:
+            continue
+        where = f"{source}:{line}: column {_column(header, index)}"
+        if len(original) > MAX_CELL_CHARS:
+            problems.append(
+                f"{where}: {len(original):,} characters (a cell holds at most {MAX_CELL_CHARS:,})"
+            )
+        elif original.startswith(FORMULA_PREFIXES) or cell.startswith(FORMULA_PREFIXES):
+            first = (cell or original)[0] if cell.startswith(FORMULA_PREFIXES) else original[0]
+            problems.append(
+                f"{where}: starts with {first!r}, which spreadsheets run as a formula "
+                "(CSV injection); remove it or start the value with another character"
+            )
+        else:
+            control = _CONTROL.search(original)
+            if control is not None:
+                char = control.group()
+                hint = " (an unclosed quote?)" if char in "\r\n" else ""
+                problems.append(f"{where}: holds the control character U+{ord(char):04X}{hint}")
+    return len(problems) > before
 
 
 def _entry(
@@ -153,12 +250,58 @@ def _entry(
     )
 
 
+class _ParsedCatalogs:
+    """The last few catalogs parsed, by (SHA-256 of the file's bytes, chart fingerprint)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[str, str], Catalog] = OrderedDict()
+        self.parses = 0  # how many times a file was really parsed (for tests and the bench)
+
+    def get(self, key: tuple[str, str]) -> Catalog | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str], catalog: Catalog) -> None:
+        with self._lock:
+            self.parses += 1
+            self._entries[key] = catalog
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.parses = 0
+
+
+parsed_catalogs = _ParsedCatalogs(_CACHE_SIZE)
+
+
 def load_catalog(path: Path, chart: Chart) -> Catalog:
-    """Read a catalog CSV; the chart comes from the charge mapping so both agree on segments."""
+    """Read a catalog CSV; the chart comes from the charge mapping so both agree on segments.
+
+    The file must be a regular UTF-8 file of at most 64 MiB (`input_files.CATALOG`). Its bytes
+    are read and hashed on every call; they are parsed only when that hash, or the chart, has
+    not been seen among the last few loads.
+    """
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise MappingError([f"{path.name}: cannot read: {exc.strerror}"]) from None
-    except UnicodeDecodeError:
-        raise MappingError([f"{path.name}: not UTF-8 text (save the CSV as UTF-8)"]) from None
-    return parse_catalog(text, path.name, chart)
+        data = read_bytes(path, CATALOG)
+    except InputFileError as exc:
+        raise MappingError([str(exc)]) from None
+    key = (hashlib.sha256(data).hexdigest(), chart.fingerprint())
+    found = parsed_catalogs.get(key)
+    if found is not None:
+        return found
+    try:
+        text = decode_text(data, path)
+    except InputFileError as exc:
+        raise MappingError([str(exc)]) from None
+    catalog = parse_catalog(text, shown(path), chart)
+    parsed_catalogs.put(key, catalog)
+    return catalog

@@ -16,13 +16,11 @@ key wins, then the one with fewer `*`. Two rules keep short keys safe:
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from ml_connector.domain.accounts import AccountCombination
@@ -31,6 +29,14 @@ from ml_connector.domain.marketplaces import marketplace
 from ml_connector.flow.mapping.chart import Chart
 from ml_connector.flow.mapping.config import InvoicedRole, JournalConfig, MappingFile
 from ml_connector.flow.mapping.errors import MappingError
+from ml_connector.input_files import (
+    CHARGE_MAPPING,
+    InputFileError,
+    parse_toml,
+    parse_yaml,
+    read_text,
+    shown,
+)
 
 NAMED_ACCOUNTS = (
     "input_vat",
@@ -275,23 +281,19 @@ def parse_mapping(data: Mapping[str, Any], source: str) -> ChargeMapping:
 
 
 def load_mapping(path: Path) -> ChargeMapping:
-    """Read a `.toml` (preferred) or `.yaml`/`.yml` charge mapping file."""
-    name = path.name
+    """Read a `.toml` (preferred) or `.yaml`/`.yml` charge mapping file.
+
+    The file is refused in one line naming its path when it is not a regular UTF-8 file of at
+    most 1 MiB, or nests deeper than `input_files.MAX_DEPTH` (see `ml_connector.input_files`).
+    """
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".yaml", ".yml"):
+        raise MappingError([f"{shown(path)}: unknown format (use .toml, .yaml or .yml)"])
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise MappingError([f"{name}: cannot read: {exc.strerror}"]) from None
-    try:
-        if path.suffix.lower() == ".toml":
-            data: Any = tomllib.loads(text)
-        elif path.suffix.lower() in (".yaml", ".yml"):
-            data = yaml.safe_load(text)
-        else:
-            raise MappingError([f"{name}: unknown format (use .toml, .yaml or .yml)"])
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError([f"{name}: invalid TOML: {exc}"]) from None
-    except yaml.YAMLError as exc:
-        raise MappingError([f"{name}: invalid YAML: {exc}"]) from None
+        text = read_text(path, CHARGE_MAPPING)
+        data: Any = parse_toml(text, path) if suffix == ".toml" else parse_yaml(text, path)
+    except InputFileError as exc:
+        raise MappingError([str(exc)]) from None
     if not isinstance(data, dict):
-        raise MappingError([f"{name}: expected a table of settings at the top level"])
-    return parse_mapping(data, name)
+        raise MappingError([f"{shown(path)}: expected a table of settings at the top level"])
+    return parse_mapping(data, shown(path))

@@ -2,18 +2,63 @@
 
 Accounts in mapping files are checked against these rules when the file is loaded, so a typo
 (`4O100`) fails at startup with its line number instead of as an Oracle import error hours later.
+
+The rules (`[chart.segments]` and `balance_sheet_accounts`) come from a configuration file, so
+they are compiled with RE2 (the `google-re2` package), whose matching time is linear in the text:
+a rule such as `^(\\d+)+$` cannot backtrack for seconds on a 30-character cell. RE2 has no
+look-around and no back-references; such a rule, an invalid one, or one longer than
+`MAX_RULE_LENGTH` is refused with the segment it was written for.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
+from typing import Protocol
+
+import re2  # type: ignore[import-untyped]
 
 from ml_connector.domain.accounts import AccountCombination
 
 REQUIRED_SEGMENTS = ("company", "cost_center", "account")
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _DIGITS = re.compile(r"^\^\\d\{(\d+)\}\$$")
+
+
+MAX_RULE_LENGTH = 500
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the error comes back as an exception we word ourselves
+
+
+class Rule(Protocol):
+    """A compiled segment rule: what `Chart` needs of it (RE2's compiled pattern has both)."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    def search(self, text: str) -> object | None: ...
+
+
+def compile_rule(pattern: str, what: str) -> Rule:
+    """Compile a configuration regex with RE2 (linear time); ValueError naming `what` if it is
+    too long, invalid, or uses what only a backtracking engine offers."""
+    if len(pattern) > MAX_RULE_LENGTH:
+        raise ValueError(
+            f"{what}: the rule is {len(pattern):,} characters long (at most {MAX_RULE_LENGTH})"
+        )
+    try:
+        compiled: Rule = re2.compile(pattern, _RE2_OPTIONS)
+    except (re2.error, UnicodeError, TypeError, ValueError) as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "backslashreplace")
+        raise ValueError(
+            f"{what}: {pattern!r} is not a regular expression this product accepts ({reason}; "
+            "RE2 syntax: no look-around, no back-references)"
+        ) from None
+    return compiled
 
 
 def describe_pattern(pattern: str) -> str:
@@ -35,9 +80,9 @@ class Chart:
 
     names: tuple[str, ...]
     delimiter: str
-    rules: dict[str, re.Pattern[str]]
+    rules: dict[str, Rule]
     fixed: dict[str, str]
-    balance_sheet: re.Pattern[str]
+    balance_sheet: Rule
 
     @classmethod
     def from_pattern(
@@ -66,13 +111,15 @@ class Chart:
                 problems.append(f'segment {name!r} needs a fixed value (e.g. company = "101")')
         if problems:
             raise ValueError("; ".join(problems))
-        compiled = {name: re.compile(rules.get(name, r"^.+$")) for name in names}
+        compiled = {
+            name: compile_rule(rules.get(name, r"^.+$"), f"segments.{name}") for name in names
+        }
         chart = cls(
             names=names,
             delimiter=inner.pop(),
             rules=compiled,
             fixed=dict(fixed),
-            balance_sheet=re.compile(balance_sheet_accounts),
+            balance_sheet=compile_rule(balance_sheet_accounts, "balance_sheet_accounts"),
         )
         for name, value in fixed.items():
             problem = chart.problem(name, value)
@@ -85,12 +132,28 @@ class Chart:
         rule = self.rules.get(segment)
         if rule is None:
             return f"unknown segment {segment!r}"
-        if not rule.search(value):
+        try:
+            found = rule.search(value)
+        except UnicodeError:
+            return f"{value!r} is not valid text"
+        if not found:
             return (
                 f"{value!r} is not a valid {segment_label(segment)} value "
                 f"(expected {describe_pattern(rule.pattern)})"
             )
         return None
+
+    def fingerprint(self) -> str:
+        """A digest of everything a value is checked against: a catalog validated against one
+        chart is reused only with a chart of the same fingerprint."""
+        described = {
+            "names": self.names,
+            "delimiter": self.delimiter,
+            "rules": {name: rule.pattern for name, rule in sorted(self.rules.items())},
+            "fixed": sorted(self.fixed.items()),
+            "balance_sheet": self.balance_sheet.pattern,
+        }
+        return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
     def is_balance_sheet(self, account: str) -> bool:
         """Balance-sheet accounts take the balance-sheet cost center and are netted in journals."""

@@ -7,7 +7,7 @@ the configuration, the mapping files it points at, and the presence of every cre
 
 from __future__ import annotations
 
-import tomllib
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +18,7 @@ from rich.table import Table
 from ml_connector.context import load_mappings
 from ml_connector.errors import ConfigError
 from ml_connector.flow.mapping import MappingError
+from ml_connector.input_files import CONNECTION_CONFIG, InputFileError, parse_toml, read_text, shown
 from ml_connector.run.commands.common import (
     USAGE_EXIT,
     JsonOption,
@@ -51,23 +52,41 @@ NameArg = Annotated[str, typer.Argument(help="Connection name, e.g. acme-us.")]
 
 
 def load_config_file(path: Path) -> ConnectionConfig:
-    """Read and validate a connection TOML file; mapping paths are relative to the file."""
+    """Read and validate a connection TOML file; mapping paths are relative to the file.
+
+    The file is refused in one line naming its path when it is not a regular UTF-8 file of at
+    most 1 MiB, is not TOML, or nests too deep (`ml_connector.input_files`).
+    """
     try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        data: dict[str, Any] = parse_toml(
+            read_text(path, CONNECTION_CONFIG), path, invalid="not valid TOML"
+        )
+    except InputFileError as exc:
+        raise ConfigError(str(exc)) from None
     mappings = data.get("mappings")
     if isinstance(mappings, dict):
         for key in ("catalog", "charges"):
             value = mappings.get(key)
-            if isinstance(value, str) and not Path(value).expanduser().is_absolute():
-                mappings[key] = str((path.parent / value).resolve())
+            if isinstance(value, str) and value:
+                mappings[key] = _mapping_path(path, key, value)
     try:
         return ConnectionConfig.model_validate(data)
     except pydantic.ValidationError as exc:
-        fail("; ".join(validation_lines(exc, str(path))), code=USAGE_EXIT)
+        fail("; ".join(validation_lines(exc, shown(path))), code=USAGE_EXIT)
+
+
+def _mapping_path(config_path: Path, key: str, value: str) -> str:
+    """A mapping path from the config file, made absolute against the file's folder."""
+    where = f"{shown(config_path)}: mappings.{key}"
+    if "\0" in value:
+        raise ConfigError(f"{where}: the path contains a NUL character")
+    try:
+        expanded = Path(value).expanduser()
+    except RuntimeError:  # `~someone` with no such user
+        raise ConfigError(f"{where}: cannot expand the '~' in {shown(value)!r}") from None
+    if expanded.is_absolute():
+        return value
+    return os.path.abspath(config_path.parent / value)
 
 
 @app.command("add")
