@@ -340,11 +340,6 @@ def test_a_shallow_transaction_tree_is_read_from_the_items_deeper_one(
     assert account_of(mapping, fees["Commission", "Tax"].path) == mapping.file.accounts.input_vat
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the items split Sales/Tax into OurPriceTax + ShippingTax, so Sales/Tax is refined into "
-    "Sales/Tax/OurPriceTax, which no key of the example mapping matches: the journal is held",
-)
 def test_item_level_names_of_a_real_tree_are_all_booked(serve: Any, mapping: ChargeMapping) -> None:
     raws = transactions(serve, "transactions_item_level_tax_split.json")
     settlement = normalize_settlement(group(serve, "220.00", "SEK"), raws)

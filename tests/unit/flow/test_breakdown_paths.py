@@ -338,3 +338,19 @@ def test_an_implausible_refund_quantity_is_refused(quantity: int) -> None:
         normalize_transaction(refund)
     refund["items"][0]["contexts"][0]["quantityShipped"] = 2
     assert normalize_transaction(refund).items[0].quantity == 2
+
+
+def test_an_unmapped_piece_is_booked_like_its_node_but_fee_vat_never_like_its_fee() -> None:
+    data = copy.deepcopy(MAPPING)
+    del data["charges"]["AmazonFees/*/Tax"]
+    data["charges"]["AmazonFees"] = {"account": "61900", "label": "Other Amazon fees"}
+    mapping = parse_mapping(data, "t.toml")
+    sale_tax_piece = mapping.target(("Sales", "Tax", "OurPriceTax"))
+    assert sale_tax_piece is not None
+    assert sale_tax_piece.invoiced is not None
+    new_fee = mapping.target(("Expenses", "AmazonFees", "BrandNewFee", "Base"))
+    assert new_fee is not None
+    assert new_fee.natural_account == "61900"
+    # The VAT on that fee is not the fee: with no key for it, it is held, not booked to 61900.
+    assert mapping.target(("Expenses", "AmazonFees", "BrandNewFee", "Tax")) is None
+    assert mapping.target(("Expenses", "AmazonFees", "Commission", "Tax", "Detail")) is None

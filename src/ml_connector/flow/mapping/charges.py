@@ -7,11 +7,11 @@ valid combinations or an explicit "unmapped" answer.
 Keys are breakdown *paths* (docs/mapping.md): `Commission`, `Sales/ProductCharges`,
 `Expenses/AmazonFees/Commission/Tax`, `AmazonFees/*/Tax`. A key matches a leaf when its segments
 equal the end of the leaf's path (case and spaces ignored, `*` is any one segment); the longest
-key wins, then the one with fewer `*`. Two rules keep short keys safe:
-- a `Base` leaf under a fee is the fee's net amount, so it also matches the fee's own keys
-  (`Commission` books `.../Commission/Base`);
-- a `Tax` leaf below a fee (three or more levels deep) is the VAT Amazon charges on its fee, never
-  the sale's tax, so a bare `Tax` key does not match it.
+key wins, then the one with fewer `*`. A leaf no key matches is booked like the node it is part
+of, if a key names that node (`Commission` books `.../Commission/Base`, the fee net of tax;
+`Tax` books `Sales/Tax/OurPriceTax`), so simple mappings stay short. One rule keeps that safe:
+a `Tax` leaf below a fee (three or more levels deep) is the VAT Amazon charges on its fee, never
+the sale's tax and never the fee itself, so neither a bare `Tax` key nor the fee's key books it.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class LeafTarget:
 KeyPath = tuple[str, ...]
 _ANY = "*"
 # Amazon's fee components: `Base` is the fee net of tax, `Tax` the VAT charged on it.
-_BASE, _TAX = "base", "tax"
+_TAX = "tax"
 _FEE_TAX_DEPTH = 3
 # Segments that only ever appear on what Amazon charges the seller, never on the buyer's invoice.
 _CHARGE_ONLY = frozenset({"expenses", "amazonfees"})
@@ -90,6 +90,11 @@ def key_path(key: str) -> KeyPath:
     if all(segment == _ANY for segment in segments):
         raise ValueError(f"{key!r} matches every leaf: name at least one breakdown type")
     return segments
+
+
+def _is_fee_tax(path: KeyPath) -> bool:
+    """A `Tax` node below a fee (`Expenses/AmazonFees/Commission/Tax`): VAT on Amazon's fee."""
+    return path[-1] == _TAX and len(path) >= _FEE_TAX_DEPTH
 
 
 def _matches(key: KeyPath, path: KeyPath) -> bool:
@@ -153,15 +158,19 @@ class ChargeMapping:
         """The mapping of a leaf (its breakdown path, or a one-segment leaf type), or None:
         a leaf no key matches is never given a default account."""
         segments = tuple(_segment(part) for part in ((path,) if isinstance(path, str) else path))
-        if not segments:
-            return None
-        found = self._best(segments)
-        if found is None and segments[-1] == _BASE and len(segments) > 1:
-            found = self._best(segments[:-1])  # a fee's Base is the fee itself, net of tax
-        return found
+        while segments:
+            found = self._best(segments)
+            if found is not None:
+                return found
+            if _is_fee_tax(segments):
+                return None  # its parent is the fee net of VAT: never book the VAT there
+            # No key for this piece: it is booked like the node it is part of (a fee's `Base` is
+            # the fee; `Sales/Tax/OurPriceTax` is the sale's tax), if a key names that node.
+            segments = segments[:-1]
+        return None
 
     def _best(self, path: KeyPath) -> LeafTarget | None:
-        fee_tax = path[-1] == _TAX and len(path) >= _FEE_TAX_DEPTH
+        fee_tax = _is_fee_tax(path)
         best: tuple[tuple[int, int], LeafTarget] | None = None
         for key, target in self.keys:
             if fee_tax and len(key) == 1:
