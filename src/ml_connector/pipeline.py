@@ -38,6 +38,7 @@ from ml_connector.store import (
     release_lease,
     start_run,
 )
+from ml_connector.store.runs import abort_dead_runs, run_seen
 from ml_connector.store.tables import Run
 
 _log = structlog.get_logger(__name__)
@@ -166,12 +167,15 @@ def run_cycle(
         raise Busy(f"connection {ctx.name!r} is being synced by another worker")
     lease: LeaseToken = claimed
     with rt.sessions() as session, session.begin():
+        for dead in abort_dead_runs(session, ctx.id, now=now):
+            _log.warning("sync.run.aborted", connection=ctx.name, run=dead.id, error=dead.error)
         run = start_run(session, ctx.id, "+".join(streams), now=now)
 
     def beat() -> None:
         nonlocal lease
         with rt.sessions() as session, session.begin():
             lease = heartbeat(session, lease, LEASE_TTL, now=rt.clock())
+            run_seen(session, run.id, now=rt.clock())
 
     status, error = RunStatus.FAILED, None
     try:

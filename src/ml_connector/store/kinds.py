@@ -78,6 +78,7 @@ class RunStatus(StrEnum):
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"
     FAILED = "failed"
+    ABORTED = "aborted"  # the cycle died without closing its run; closed by the next cycle
 
 
 class AuditAction(StrEnum):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ml_connector.store.columns import utcnow
 from ml_connector.store.errors import NotFoundInStoreError, StoreError, WrongMasterKeyError
+from ml_connector.store.key_check import expected_key_id, record_key_check, require_store_key
 from ml_connector.store.keys import MasterKey, Secret
 from ml_connector.store.tables import StoredSecret
 
@@ -99,6 +100,7 @@ def put_secret(
 ) -> None:
     """Store or replace one credential; accepts a bare str so CLI input is never wrapped late."""
     _check_name(name)
+    require_store_key(session, keyring.primary, now=now)
     plaintext = value.reveal() if isinstance(value, Secret) else value
     key_id, nonce, sealed = keyring.seal(plaintext, _context(connection_id, name))
     at = now or utcnow()
@@ -158,6 +160,9 @@ def rotate_keys(
     opener = Keyring(new, old)
     sealer = Keyring(new)
     at = now or utcnow()
+    # A resumed rotation may find the check already moved to ``new``; else ``old`` must open it.
+    if expected_key_id(session) != new.key_id:
+        require_store_key(session, old, now=at)
     changed = 0
     for row in session.scalars(select(StoredSecret).order_by(StoredSecret.id)):
         if row.key_id == new.key_id:
@@ -167,5 +172,6 @@ def rotate_keys(
         row.key_id, row.nonce, row.ciphertext = sealer.seal(plaintext, context)
         row.updated_at = at
         changed += 1
+    record_key_check(session, new, now=at)
     session.flush()
     return changed

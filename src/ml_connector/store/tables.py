@@ -100,6 +100,18 @@ class StoredSecret(Base):
     updated_at: Mapped[datetime]
 
 
+class KeyCheck(Base):
+    """Which master key this store belongs to: a constant sealed under it (one row, id 1)."""
+
+    __tablename__ = "key_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime]
+
+
 class Cursor(Base):
     __tablename__ = "cursors"
     __table_args__ = (UniqueConstraint("connection_id", "stream"),)
@@ -246,6 +258,7 @@ class Run(Base):
     status: Mapped[RunStatus] = mapped_column(EnumText(RunStatus))
     counts: Mapped[dict[str, Any]]
     error: Mapped[str | None] = mapped_column(Text)
+    last_seen_at: Mapped[datetime | None]
 
 
 class Lease(Base):

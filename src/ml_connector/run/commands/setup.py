@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import typer
-from sqlalchemy import make_url
+from sqlalchemy import Engine, make_url
 
 from ml_connector.context import default_database_url, default_key_file, home
 from ml_connector.run.commands.common import (
@@ -26,10 +26,12 @@ from ml_connector.store import (
     generate_master_key,
     load_master_key,
     make_engine,
+    make_sessionmaker,
     migrate,
     write_key_file,
 )
 from ml_connector.store.db import current_revision
+from ml_connector.store.key_check import expected_key_id, require_store_key
 
 
 def _sqlite_parent(url: str) -> Path | None:
@@ -63,6 +65,17 @@ def _key_step(key_file: Path) -> tuple[str, str]:
     return f"created the key file {key_file} (mode 0600) - back it up", key.key_id
 
 
+def _key_check_step(engine: Engine, key_file: Path) -> str:
+    """Record which key the store belongs to, or refuse a key that is not the store's."""
+    key = load_master_key(key_file=key_file)
+    with make_sessionmaker(engine)() as session, session.begin():
+        known = expected_key_id(session)
+        require_store_key(session, key)
+    if known is None:
+        return f"recorded master key {key.key_id} as this store's key (key check)"
+    return f"master key {key.key_id} opens this store"
+
+
 def init(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Create the home directory and master key, and bring the database schema up to date.
 
@@ -92,6 +105,7 @@ def _init(ctx: typer.Context, as_json: bool) -> None:
         before = current_revision(engine)
         migrate(engine)
         after = current_revision(engine)
+        steps.append(_key_check_step(engine, options.key_file or default_key_file()))
     finally:
         engine.dispose()
     if before == after:
