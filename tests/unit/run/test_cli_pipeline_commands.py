@@ -37,14 +37,16 @@ def snapshot(seller: Seller) -> tuple[Any, ...]:
 
 def test_sync_posts_once_and_reconcile_matches(sim_seller: Factory) -> None:
     seller = sim_seller(orders=40)
-    first = cli_json("sync", "demo")
+    # The seller's catalog leaves one SKU out: its orders wait for review, so exit code 3.
+    first = cli_json("sync", "demo", code=3)
+    assert first["waiting_for_review"] > 0
     assert first["counts"]["posted"] > 0
     assert first["rejected"] == 0
     assert first["retry"] == 0
     assert first["posted"]["invoice"] >= 20
     assert first["settlements"], "closed settlements are reconciled in the same cycle"
     assert {row["status"] for row in first["settlements"]} == {"matched"}
-    again = cli_json("sync", "demo")
+    again = cli_json("sync", "demo", code=3)
     assert again["counts"]["posted"] == 0
     assert all(count == 1 for count in seller.oracle_numbers().values())
 
@@ -63,6 +65,32 @@ def test_sync_posts_once_and_reconcile_matches(sim_seller: Factory) -> None:
     human = cli("reconcile", "-c", "demo").stdout
     assert "Reconciliation" in human
     assert "matched" in human
+
+
+def test_sync_exits_3_while_a_record_waits_and_0_once_amazon_fixes_it(
+    sim_seller: Factory,
+) -> None:
+    seller = sim_seller(orders=25)
+    seller.write_mapping()  # every SKU mapped: only the broken record can hold anything
+    closed = {
+        str(g["FinancialEventGroupId"])
+        for g in seller.world.groups
+        if str(g.get("ProcessingStatus")).lower() == "closed"
+    }
+    victim = next(
+        t
+        for t in seller.world.transactions
+        if any(r.get("relatedIdentifierValue") in closed for r in t["relatedIdentifiers"])
+    )
+    kept = victim["totalAmount"]
+    victim["totalAmount"] = None  # Amazon lists one broken record
+    held = cli_json("sync", "demo", code=3)
+    assert held["waiting_for_review"] >= 1
+    assert held["unreadable_records"] >= 1
+    victim["totalAmount"] = kept  # fixed at Amazon: the next cycle reads it and posts
+    done = cli_json("sync", "demo", code=0)
+    assert done["waiting_for_review"] == 0
+    assert done["posted"].get("journal", 0) == 1
 
 
 def test_replay_dry_run_shows_differences_and_changes_nothing(sim_seller: Factory) -> None:
@@ -126,12 +154,13 @@ def test_review_resolve_all_posts_held_orders_after_the_mapping_is_fixed(
 
 def test_backfill_beyond_two_years_reports_the_history_clamp(sim_seller: Factory) -> None:
     seller = sim_seller(orders=40)
-    body = cli_json("backfill", "demo", "--since", "2020-01-01")
+    # The clamp itself waits for review (and a SKU is left out): exit code 3.
+    body = cli_json("backfill", "demo", "--since", "2020-01-01", code=3)
     assert body["clamped"], body
     assert all("keeps order history" in line for line in body["clamped"])
     assert body["counts"]["posted"] > 0
     outside = seller.review(ReviewKind.OUTSIDE_RETENTION)
     assert outside
     assert all("2020-01-01" in item.reason for item in outside)
-    human = cli("backfill", "demo", "--since", "2020-01-01").stdout
+    human = cli("backfill", "demo", "--since", "2020-01-01", code=3).stdout
     assert "history limit" in human
