@@ -193,8 +193,22 @@ def test_details_without_subtype_or_value_leave_their_money_in_the_remainder(
     ]
     line = normalize_order(raw).lines[0]
     assert line.tax == D("2.40")  # the whole subtotal, however the details are spread
-    raw["orderItems"][0]["tax"] = {"taxCollections": [{"responsibleParty": "Amazon"}]}
+
+
+def test_a_tax_collection_without_model_is_held_only_when_there_is_tax(shapes: Any) -> None:
+    raw = _taxed(shapes)
+    raw["orderItems"][0]["tax"] = {"taxCollections": []}  # no collection: no evidence
     assert normalize_order(raw, facilitator_default=True).lines[0].facilitator_tax == D("2.40")
+    assert normalize_order(raw).lines[0].seller_tax == D("2.40")
+    raw["orderItems"][0]["tax"] = {"taxCollections": [{"responsibleParty": "Amazon"}]}
+    with pytest.raises(NormalizeError) as info:
+        normalize_order(raw)
+    assert info.value.path == "orderItems[0].tax.taxCollections[0].model"
+    assert "who remits the tax is unknown" in info.value.message
+    untaxed = normalize_order(shapes.order("1", [shapes.item("A", 1, "10.00", facilitator=False)]))
+    untaxed_raw = shapes.order("1", [shapes.item("A", 1, "10.00", facilitator=False)])
+    untaxed_raw["orderItems"][0]["tax"] = {"taxCollections": [{"model": None}]}
+    assert normalize_order(untaxed_raw) == untaxed  # no tax: nothing to decide
 
 
 # -- enums without regard to case --------------------------------------------------------------

@@ -128,14 +128,24 @@ def _optional_text(node: Node, key: str) -> str | None:
     return None if child is None else child.text()
 
 
-def _facilitator(item: Node, facilitator_default: bool) -> bool:
-    """Whether Amazon remits the item's tax: its tax collection model, else the default."""
-    tax = item.get("tax")
-    models = {
-        enum_value(model, TAX_MODELS, "tax collection model")
-        for collection in (tax.array("taxCollections") if tax is not None else [])
-        if (model := collection.get("model")) is not None
-    }
+def _facilitator(item: Node, facilitator_default: bool, tax: Decimal) -> bool:
+    """Whether Amazon remits the item's tax: its tax collection model, else the default.
+
+    No `tax.taxCollections` is no evidence of a facilitator (the model lists no other value).
+    A collection that is there but names no `model` leaves the collector unknown: when the item
+    carries tax, that is for a person to decide, not a default.
+    """
+    node = item.get("tax")
+    models: set[str] = set()
+    for collection in node.array("taxCollections") if node is not None else []:
+        model = collection.get("model")
+        if model is not None:
+            models.add(enum_value(model, TAX_MODELS, "tax collection model"))
+        elif tax != ZERO:
+            raise NormalizeError(
+                collection.child_path("model"),
+                "absent on a collection of a taxed item: who remits the tax is unknown",
+            )
     return FACILITATOR_MODEL in models or (not models and facilitator_default)
 
 
@@ -168,7 +178,7 @@ def _line(item: Node, acc: _Money, facilitator_default: bool, invoiced: bool) ->
             else:
                 acc.other.append((kind, acc.read(breakdown.req("subtotal"))))
     tax = total(acc.get(k) for k in ("TAX", "TAX_ITEM", "TAX_SHIPPING", "TAX_GIFT_WRAP"))
-    facilitator = _facilitator(item, facilitator_default)
+    facilitator = _facilitator(item, facilitator_default, tax)
     promotion = item.get("promotion")
     promotions = promotion.array("breakdowns") if promotion is not None else []
     line = OrderLine(
