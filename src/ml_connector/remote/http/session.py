@@ -59,6 +59,7 @@ def build_client(
         limits=settings.limits(),
         headers={"user-agent": settings.user_agent},
         transport=transport,
+        # Not max_redirects=0: httpx counts an auth flow's second request (the refresh after
+        # an expired-token 403) against it. follow_redirects=False is what refuses redirects.
         follow_redirects=False,
-        max_redirects=0,
     )
