@@ -21,7 +21,14 @@ from ml_connector_sim.oracle.auth import token_router
 from ml_connector_sim.oracle.context import SimContext, SimOptions
 from ml_connector_sim.oracle.erpintegrations import erpintegrations_router
 from ml_connector_sim.oracle.errors import OracleError, framework_version, render_error
-from ml_connector_sim.oracle.faults import Fault, FaultKind, parse_fault
+from ml_connector_sim.oracle.faults import (
+    AFTER_COMMIT,
+    REFUSALS,
+    Fault,
+    FaultKind,
+    parse_fault,
+    slow_ess_requests,
+)
 from ml_connector_sim.oracle.journals_rest import journals_router
 from ml_connector_sim.oracle.receivables_rest import receivables_router
 from ml_connector_sim.oracle.tenant import TenantSetup
@@ -41,7 +48,7 @@ def rest_user(request: Request) -> str:
 
 
 class FaultLayer:
-    """ASGI middleware: refuses, delays or cuts requests as the fault book says."""
+    """ASGI middleware: refuses, delays, slows ESS or cuts requests as the fault book says."""
 
     def __init__(self, app: ASGIApp, ctx: SimContext, transports: Transports) -> None:
         self.app, self.ctx, self.transports = app, ctx, transports
@@ -52,12 +59,11 @@ class FaultLayer:
             await self.app(scope, receive, send)
             return
         method, book = scope["method"], self.ctx.faults
-        refusal = book.take({FaultKind.HTTP_429, FaultKind.HTTP_503}, method, path)
+        refusal = book.take(REFUSALS, method, path)
         if refusal is not None:
             status = int(refusal.kind.value)
             headers = {"Retry-After": str(int(refusal.seconds))} if refusal.seconds else {}
-            text = "Too Many Requests" if status == 429 else "Service Unavailable"
-            await Response(text, status, headers=headers, media_type="text/plain")(
+            await Response(_REASONS[status], status, headers=headers, media_type="text/plain")(
                 scope, receive, send
             )
             return
@@ -70,9 +76,16 @@ class FaultLayer:
         slow = book.take({FaultKind.SLOW}, method, path)
         if slow is not None:
             await asyncio.sleep(slow.seconds)
-        if not any(
-            f.kind == FaultKind.DROP_AFTER_COMMIT and f.matches(method, path) for f in book.armed()
-        ):
+        ess_slow = book.take({FaultKind.ESS_SLOW}, method, path)
+        if ess_slow is not None:
+            with slow_ess_requests(ess_slow.seconds):
+                await self._after_commit(scope, receive, send)
+            return
+        await self._after_commit(scope, receive, send)
+
+    async def _after_commit(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method, path, book = scope["method"], scope.get("path", ""), self.ctx.faults
+        if not book.may_fire(AFTER_COMMIT, method, path):
             await self.app(scope, receive, send)
             return
         held: list[Message] = []
@@ -84,15 +97,21 @@ class FaultLayer:
         status = next((m["status"] for m in held if m["type"] == "http.response.start"), 500)
         client = scope.get("client")
         transport = self.transports.get((client[0], client[1])) if client else None
-        if (
-            status < 300
-            and transport is not None
-            and book.take({FaultKind.DROP_AFTER_COMMIT}, method, path)
-        ):
+        # A connection can only be cut where the server sees its transport.
+        kinds = AFTER_COMMIT if transport is not None else {FaultKind.ERROR_AFTER_COMMIT}
+        fault = book.take(kinds, method, path) if status < 300 else None
+        if fault is not None and fault.kind is FaultKind.ERROR_AFTER_COMMIT:
+            # The handler committed; the caller only learns that "something went wrong".
+            await Response(_REASONS[500], 500, media_type="text/plain")(scope, receive, send)
+            return
+        if fault is not None and transport is not None:
             transport.abort()  # type: ignore[attr-defined]
             return
         for message in held:
             await send(message)
+
+
+_REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
 def create_app(

@@ -26,6 +26,8 @@ class SimOptions:
     strict_auth: bool = False
     clock: Callable[[], datetime] = _utc_now
     faults: list[Fault] = field(default_factory=list)
+    # Seed of the fault book's draws for probabilistic faults (None: a fresh sequence each run).
+    fault_seed: int | None = None
 
 
 @dataclass
@@ -43,5 +45,5 @@ class SimContext:
             options=options,
             state=SimState(options.clock),
             identity=IdentityDomain(setup.auth, options.clock, strict=options.strict_auth),
-            faults=FaultBook(options.faults),
+            faults=FaultBook(options.faults, seed=options.fault_seed),
         )

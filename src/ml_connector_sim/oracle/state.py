@@ -17,6 +17,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+from ml_connector_sim.oracle.faults import ess_step_override
+
 TransactionKind = Literal["invoice", "credit_memo"]
 
 
@@ -156,6 +158,17 @@ class EssJob:
         return self.final_status
 
 
+class EssJobBook(dict[int, EssJob]):
+    """The pod's ESS requests by id. A request filed while an ``ess-slow`` fault handles the
+    call gets that fault's step length, so only the requests of the hit call run slowly."""
+
+    def __setitem__(self, request_id: int, job: EssJob) -> None:
+        step = ess_step_override()
+        if step is not None:
+            job.step = timedelta(seconds=step)
+        super().__setitem__(request_id, job)
+
+
 @dataclass(frozen=True)
 class InterfaceError:
     """A row left in RA_INTERFACE_LINES_ALL with its RA_INTERFACE_ERRORS_ALL message."""
@@ -179,7 +192,7 @@ class SimState:
         self._request_ids = itertools.count(5000001)
         self.transactions: dict[int, Transaction] = {}
         self.batches: dict[int, JournalBatch] = {}
-        self.jobs: dict[int, EssJob] = {}
+        self.jobs: dict[int, EssJob] = EssJobBook()
         self.interface_errors: list[InterfaceError] = []
         self.next_numbers: dict[str, int] = {}
         self.used_line_keys: set[tuple[str, ...]] = set()

@@ -2,7 +2,10 @@
 
 An import is submitted once; its ESS request id is recorded in the audit trail right away, so a
 crash while Oracle works is resumed by waiting on the same request instead of importing twice.
-Every document is looked up by its number or batch name before a file is built for it.
+A submission whose answer was lost leaves its documents "may have landed" (``outbox.py``).
+Every document goes through ``_resolve`` (an earlier request still running → wait; found by
+its number in receivablesCreditMemos or its batch name in journalBatches → posted) before a
+file is built for it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,13 @@ from ml_connector.flow.post.oracle_docs import (
     journal_group_id,
     journal_rows,
 )
-from ml_connector.flow.post.outbox import SUBMITTED, OutboxSteps, PostSummary, Progress
+from ml_connector.flow.post.outbox import (
+    SUBMITTED,
+    OutboxSteps,
+    PostSummary,
+    Progress,
+    Standing,
+)
 from ml_connector.remote.oracle import (
     AutoInvoiceParameters,
     ImportFailed,
@@ -78,21 +87,7 @@ class BulkPosting(OutboxSteps):
         sending = [doc for doc in (self._begin_send(i) for i in ids) if doc is not None]
         if not sending:
             return
-        pending: list[Document] = []
-        for doc in sending:  # a crash before may have created some already
-            number = str(doc.payload["transaction_number"])
-            try:
-                existing = self._receivables.find_invoices(transaction_number=number)
-            except RemoteError as exc:
-                self._failed(doc.id, exc, summary)
-                continue
-            if existing:
-                found = existing[0]
-                self._posted(
-                    doc.id, str(found.CustomerTransactionId), number, summary, created=False
-                )
-            else:
-                pending.append(doc)
+        pending = self._absent(sending, summary)
         if not pending:
             return
         lines, dists = [], []
@@ -137,18 +132,9 @@ class BulkPosting(OutboxSteps):
             doc = self._begin_send(doc_id)
             if doc is None:
                 continue
+            if not self._absent([doc], summary):
+                continue
             journal = load_journal(doc.payload)
-            try:
-                existing = self._imports.find_journal_batches(journal.batch_name)
-            except RemoteError as exc:
-                self._failed(doc.id, exc, summary)
-                continue
-            if existing:
-                batch = existing[0]
-                self._posted(
-                    doc.id, str(batch.JeBatchId), journal.batch_name, summary, created=False
-                )
-                continue
             rows = journal_rows(journal, self._profile)
             request = journal_import_request(
                 f"AmazonSettlement_{doc.id}.zip",
@@ -189,8 +175,7 @@ class BulkPosting(OutboxSteps):
         try:
             request_id = submit()
         except RemoteError as exc:
-            for doc in docs:
-                self._failed(doc.id, exc, summary)
+            self._send_failed(docs, exc, summary, label=label, starts_a_job=True)
             return
         crashpoints.hit(f"post.{label}.submitted")
         with self._tx() as session:
@@ -228,6 +213,26 @@ class BulkPosting(OutboxSteps):
             self._posted(doc.id, oracle_id, number, summary, created=True, request_id=request_id)
             if progress:
                 progress(label, 1)
+
+    def _absent(self, docs: Sequence[Document], summary: PostSummary) -> list[Document]:
+        """The documents Oracle proves it does not hold (an earlier attempt or a crash may have
+        created some); the found ones are recorded as posted, the undecided ones wait."""
+        absent: list[Document] = []
+        seen: dict[str, bool] = {}
+        for doc in docs:
+            verdict = self._resolve(doc, sent=False, seen=seen)
+            if verdict.standing is Standing.ABSENT:
+                absent.append(doc)
+            elif verdict.standing is Standing.FOUND:
+                assert verdict.oracle_id is not None
+                self._posted(doc.id, verdict.oracle_id, verdict.number, summary, created=False)
+            elif verdict.standing is Standing.PENDING:
+                # Stays `sending`: recovery takes it up once the earlier request has finished.
+                summary.bump("waiting_on_import")
+            else:
+                error = verdict.error or RemoteError(verdict.reason or "look-up failed")
+                self._failed(doc.id, error, summary)
+        return absent
 
     def _settle_after_failed_import(
         self, doc: Document, exc: ImportFailed, summary: PostSummary

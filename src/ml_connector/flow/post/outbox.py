@@ -2,25 +2,43 @@
 
 ``sending`` is committed before anything is sent; ``posted`` is committed with Oracle's id, the
 binding and the audit event together; Oracle's "no" becomes ``rejected`` plus a review item, a
-transient failure ``retry``. The posting strategies (REST, FBDI imports) build on these steps.
+failure that certainly carried nothing out ``retry``. The posting strategies (REST, FBDI
+imports) build on these steps.
+
+A POST whose answer was lost (broken connection, timeout, a 5xx after an import was submitted)
+may have landed: the document stays ``sending`` and an ``unconfirmed`` event records when. Such
+a document, like one a crash left ``sending``, is only ever settled by ``_resolve`` — the one
+code path for the retry after a lost answer, the re-run of ``sync`` and crash recovery: wait
+while an ESS request submitted for it runs, or while the import settle time since an
+unanswered submission has not passed; then look the document up by its key where Oracle keeps
+it (invoices and credit memos by number in their own resources, journal batches by name); only
+a look-up that proves it absent lets it be sent again.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from ml_connector.errors import AuthError, ConflictError, RemoteError, ValidationError
+from ml_connector.errors import (
+    AuthError,
+    ConflictError,
+    RemoteError,
+    TransientError,
+    ValidationError,
+)
 from ml_connector.flow.post.codec import load_invoice
 from ml_connector.flow.post.oracle_docs import PostingProfile, invoice_payload
 from ml_connector.observability import metrics
 from ml_connector.remote.oracle import BulkImports, ImportStillRunning, Receivables
+from ml_connector.remote.oracle.client import may_have_landed
 from ml_connector.run import crashpoints
 from ml_connector.store import (
     AuditAction,
@@ -39,7 +57,8 @@ from ml_connector.store.tables import Document
 
 _log = structlog.get_logger(__name__)
 
-SUBMITTED = "submitted"
+SUBMITTED = "submitted"  # an import was submitted for the documents: Oracle's request id
+UNCONFIRMED = "unconfirmed"  # a POST for the document got no usable answer: it may have landed
 
 
 @dataclass
@@ -52,6 +71,10 @@ class PostSummary:
     retry: int = 0
     waiting_on_invoice: int = 0
     recovered: int = 0
+    # POSTs whose answer was lost (the documents stay `sending` until a look-up settles them),
+    # and documents left waiting because an import that may create them can still be running.
+    unconfirmed: int = 0
+    waiting_on_import: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count_posted(self, kind: DocumentKind, *, created: bool) -> None:
@@ -74,6 +97,34 @@ class PosterSettings:
 
 
 Progress = Callable[[str, int], None]
+
+
+class Standing(StrEnum):
+    """What Oracle says about a document that may already be there."""
+
+    FOUND = "found"  # Oracle holds it: record it as posted
+    ABSENT = "absent"  # proven not there and nothing running that could create it: send it
+    PENDING = "pending"  # an import that may create it can still be running: come back later
+    UNKNOWN = "unknown"  # Oracle could not be asked (look-up or status failed): come back later
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    standing: Standing
+    oracle_id: str | None = None
+    number: str | None = None
+    reason: str = ""
+    error: Exception | None = None  # why Oracle could not be asked (UNKNOWN)
+
+
+@dataclass
+class _Attempt:
+    """One send of a document, from its `sending` event: the import requests it submitted and
+    when a POST of it went unanswered."""
+
+    began: datetime
+    request_ids: list[str] = field(default_factory=list)
+    lost_at: datetime | None = None
 
 
 class OutboxSteps:
@@ -232,18 +283,109 @@ class OutboxSteps:
         batches = self._imports.find_journal_batches(name)
         return (str(batches[0].JeBatchId), name) if batches else None
 
-    def _import_may_still_land(self, key: str, updated: datetime) -> bool:
-        """True while an import submitted for `key` may still be running in Oracle."""
+    def _send_failed(
+        self,
+        docs: Sequence[Document],
+        exc: Exception,
+        summary: PostSummary,
+        *,
+        label: str,
+        starts_a_job: bool,
+    ) -> None:
+        """A POST for `docs` failed: "may have landed" if Oracle may hold them, else the usual
+        `retry` / `rejected`."""
+        if isinstance(exc, RemoteError) and may_have_landed(exc, starts_a_job=starts_a_job):
+            self._unconfirmed(docs, exc, summary, label=label)
+            return
+        for doc in docs:
+            self._failed(doc.id, exc, summary)
+
+    def _unconfirmed(
+        self, docs: Sequence[Document], exc: RemoteError, summary: PostSummary, *, label: str
+    ) -> None:
+        """The POST for `docs` got no usable answer: they stay `sending`, and the time is kept
+        so the settle wait counts from the submission."""
         with self._tx() as session:
-            events = [e for e in timeline(session, key) if e.action == SUBMITTED]
-        if events:
-            request_id = events[-1].oracle_request_id
-            if request_id:
+            for doc in docs:
+                append_event(
+                    session,
+                    self._connection_id,
+                    UNCONFIRMED,
+                    amazon_ids=[doc.amazon_source_id, doc.idempotency_key],
+                    oracle_request_id=exc.request_id,
+                    details={"kind": doc.kind.value, "error": str(exc)[:1000], "route": label},
+                    at=self._clock(),
+                )
+        for _ in docs:
+            summary.bump("unconfirmed")
+        _log.warning("post.unconfirmed", route=label, documents=len(docs), error=str(exc))
+        crashpoints.hit(f"post.{label}.unconfirmed")
+
+    def _attempts(self, key: str) -> list[_Attempt]:
+        with self._tx() as session:
+            events = timeline(
+                session, key, connection_id=self._connection_id, follow_bindings=False
+            )
+            attempts: list[_Attempt] = []
+            for event in events:
+                if event.action == AuditAction.SENDING:
+                    attempts.append(_Attempt(event.at))
+                elif not attempts:
+                    continue
+                elif event.action == SUBMITTED and event.oracle_request_id:
+                    attempts[-1].request_ids.append(event.oracle_request_id)
+                elif event.action == UNCONFIRMED:
+                    attempts[-1].lost_at = event.at
+        return attempts
+
+    def _running_request(
+        self, attempts: list[_Attempt], seen: dict[str, bool]
+    ) -> Resolution | None:
+        """PENDING while any ESS request submitted for the document is still running."""
+        for request_id in dict.fromkeys(rid for a in attempts for rid in a.request_ids):
+            if request_id not in seen:
                 try:
                     self._imports.wait(request_id, max_wait=0)
-                except ImportStillRunning:
-                    return True
-                except RemoteError:
-                    return False
-            return False
-        return self._clock() - updated < self._settings.import_settle
+                    seen[request_id] = False
+                except ImportStillRunning as running:
+                    seen[request_id] = True
+                    reason = f"ESS request {request_id} is still {running.state.value}"
+                    return Resolution(Standing.PENDING, reason=reason)
+                except TransientError as exc:
+                    return Resolution(Standing.UNKNOWN, reason=str(exc), error=exc)
+                except (RemoteError, ValueError):
+                    seen[request_id] = False  # Oracle knows no such request: nothing runs
+            if seen[request_id]:
+                return Resolution(Standing.PENDING, reason=f"ESS request {request_id} is running")
+        return None
+
+    def _resolve(self, doc: Document, *, sent: bool, seen: dict[str, bool]) -> Resolution:
+        """Where a document that may already be in Oracle stands (the one path, see above).
+
+        ``sent``: the current attempt may have POSTed (a `sending` row found by recovery);
+        otherwise the attempt has just begun and only earlier ones can have reached Oracle.
+        ``seen`` caches ESS request states for one pass (a credit-memo file has one request).
+        """
+        attempts = self._attempts(doc.idempotency_key)
+        if doc.kind is not DocumentKind.INVOICE:
+            running = self._running_request(attempts, seen)
+            if running is not None:
+                return running
+            current = attempts[-1] if attempts else None
+            if sent and (current is None or not current.request_ids):
+                # Submitted (perhaps) with no request id to follow: give the import its time.
+                since = (current.lost_at or current.began) if current else doc.updated_at
+                until = since + self._settings.import_settle
+                if self._clock() < until:
+                    return Resolution(
+                        Standing.PENDING,
+                        reason=f"an unanswered import may still create it; looked up after "
+                        f"{until.isoformat(timespec='seconds')}",
+                    )
+        try:
+            found = self._look_up(doc.kind, dict(doc.payload))
+        except (RemoteError, ValueError) as exc:
+            return Resolution(Standing.UNKNOWN, reason=str(exc), error=exc)
+        if found is None:
+            return Resolution(Standing.ABSENT)
+        return Resolution(Standing.FOUND, found[0], found[1])

@@ -8,10 +8,11 @@ The protocol (DESIGN.md §5), one transaction per step of one document (``outbox
 3. ``posted`` with Oracle's id, the binding and the audit event are committed together.
 
 Invoices go through REST with bounded concurrency; credit memos and journals through FBDI
-imports (``bulk.py``). A crash between 2 and 3 leaves a ``sending`` row: ``recover`` resolves
-every such row by looking its key up in Oracle (invoice / credit memo number, journal batch
-name): found → posted; not found → ``retry``, unless an import that may still create it is
-running (then it waits).
+imports (``bulk.py``). A crash between 2 and 3, or a POST whose answer was lost, leaves a
+``sending`` row: ``recover`` settles every such row through ``_resolve`` (``outbox.py``): while
+an import that may create it can still be running it waits; then its key is looked up in Oracle
+(invoice / credit memo number, journal batch name): found → posted; proven absent → ``retry``,
+sent again in the same pass.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from ml_connector.errors import AuthError, RemoteError
 from ml_connector.flow.post.bulk import BulkPosting
 from ml_connector.flow.post.codec import load_invoice
 from ml_connector.flow.post.oracle_docs import invoice_payload
-from ml_connector.flow.post.outbox import PosterSettings, PostSummary, Progress
+from ml_connector.flow.post.outbox import PosterSettings, PostSummary, Progress, Standing
 from ml_connector.run import crashpoints
 from ml_connector.store import DocumentKind, DocumentState, get_document, list_documents, transition
+
+FIND_INVOICE = "receivablesInvoices.find"
 
 __all__ = ["PostSummary", "Poster", "PosterSettings"]
 
@@ -63,7 +66,11 @@ class Poster(BulkPosting):
             except (RemoteError, ValueError) as exc:
                 if isinstance(exc, AuthError):
                     refused.set()
-                self._failed(doc_id, exc, summary)
+                if isinstance(exc, RemoteError) and exc.operation == FIND_INVOICE:
+                    # The look-up after an unanswered POST failed: nobody knows yet.
+                    self._unconfirmed([doc], exc, summary, label="invoice")
+                    return
+                self._send_failed([doc], exc, summary, label="invoice", starts_a_job=False)
                 return
             crashpoints.hit("post.invoice.oracle_accepted")
             invoice = outcome.document
@@ -87,38 +94,43 @@ class Poster(BulkPosting):
             list(pool.map(one, ids))
 
     def recover(self, summary: PostSummary | None = None) -> int:
-        """Resolve every `sending` row left by a crash, by asking Oracle; returns how many."""
+        """Settle every `sending` row a crash or a lost answer left; returns how many."""
         summary = summary or PostSummary()
         with self._tx() as session:
-            stuck = [
-                (doc.id, doc.kind, doc.idempotency_key, dict(doc.payload), doc.updated_at)
-                for doc in list_documents(
-                    session, connection_id=self._connection_id, states=(DocumentState.SENDING,)
-                )
-            ]
+            stuck = list_documents(
+                session, connection_id=self._connection_id, states=(DocumentState.SENDING,)
+            )
+            session.expunge_all()
         resolved = 0
-        for doc_id, kind, key, payload, updated in stuck:
-            try:
-                found = self._look_up(kind, payload)
-            except RemoteError as exc:
-                _log.warning("post.recover.lookup_failed", key=key, error=str(exc))
+        seen: dict[str, bool] = {}
+        for doc in stuck:
+            verdict = self._resolve(doc, sent=True, seen=seen)
+            if verdict.standing is Standing.FOUND:
+                assert verdict.oracle_id is not None
+                self._posted(doc.id, verdict.oracle_id, verdict.number, summary, created=False)
+            elif verdict.standing is Standing.ABSENT:
+                self._absent_after_all(doc.id)
+            else:
+                if verdict.standing is Standing.PENDING:
+                    summary.bump("waiting_on_import")
+                _log.info(
+                    "post.recover.waiting",
+                    key=doc.idempotency_key,
+                    standing=verdict.standing.value,
+                    reason=verdict.reason,
+                )
                 continue
-            if found is not None:
-                oracle_id, number = found
-                self._posted(doc_id, oracle_id, number, summary, created=False)
-                resolved += 1
-                continue
-            if kind is not DocumentKind.INVOICE and self._import_may_still_land(key, updated):
-                continue
-            with self._tx() as session:
-                doc = get_document(session, doc_id)
-                if doc is not None and doc.state is DocumentState.SENDING:
-                    transition(
-                        session,
-                        doc,
-                        DocumentState.RETRY,
-                        error="interrupted before Oracle confirmed; not found in Oracle",
-                        now=self._clock(),
-                    )
             resolved += 1
         return resolved
+
+    def _absent_after_all(self, doc_id: int) -> None:
+        with self._tx() as session:
+            doc = get_document(session, doc_id)
+            if doc is not None and doc.state is DocumentState.SENDING:
+                transition(
+                    session,
+                    doc,
+                    DocumentState.RETRY,
+                    error="interrupted before Oracle confirmed; not found in Oracle",
+                    now=self._clock(),
+                )
