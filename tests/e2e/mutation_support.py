@@ -166,6 +166,11 @@ def applicable_ops(kind: str, path: Path_, value: Any) -> list[str]:
         ops.append(EXTRA_FIELD)
     if isinstance(value, list) and value:
         ops.append(EMPTY_LIST)
+    if kind == ORDER and path[:1] == ("orderItems",) and len(path) <= 2:
+        # The simulator itself shapes each order's items (includedData), so it can only serve
+        # orderItems as a list of objects: a null or wrong-typed list or item would make it
+        # answer 500, which tests the simulator rather than the connector.
+        ops = [op for op in ops if op not in (NULL, WRONG_TYPE)]
     return ops
 
 
