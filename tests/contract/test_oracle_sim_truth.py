@@ -42,7 +42,7 @@ from ml_connector.remote.oracle import (
 )
 from ml_connector.remote.oracle.autoinvoice_columns import LINES_COLUMNS
 from ml_connector.remote.oracle.bulk import BulkImportRequest, zip_files
-from ml_connector.remote.oracle.ess import Verdict
+from ml_connector.remote.oracle.ess import EssState, Verdict
 from ml_connector.remote.oracle.fbdi_autoinvoice import LINES_CSV
 from ml_connector.remote.oracle.fbdi_gl import gl_interface_columns
 from ml_connector.remote.oracle.imports import ImportNeedsAttention
@@ -411,3 +411,10 @@ def test_an_amazon_call_answered_by_a_redirect_fails_naming_the_location() -> No
                 "getMarketplaceParticipations", "GET", "/sellers/v1/marketplaceParticipations"
             )
     assert caught.value.location == "https://sellercentral.amazon.com/ap/signin?…"
+
+
+def test_the_simulator_can_show_every_documented_ess_state() -> None:
+    shown = {"WAIT", "RUNNING", "SUCCEEDED", "ERROR"}  # the ordinary chain
+    for running, final, _creates in ESS_STATE_FAULTS.values():
+        shown |= {running, *([final] if final else [])}
+    assert shown == {s.value for s in EssState} - {"FAILED"}  # FAILED: clients' word, not ESS's
