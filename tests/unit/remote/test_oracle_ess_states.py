@@ -252,3 +252,34 @@ def test_a_partial_rejection_is_told_per_document() -> None:
     mine = str(caught.value.for_document("AMZ-2"))
     assert "EU02 This journal entry is unbalanced." in mine
     assert "EF04" not in mine
+
+
+class NoImportEss(TreeEss):
+    """The loader and launcher finish, and no import job ever shows up."""
+
+    def _tree(self, rid: str) -> dict[str, Any]:
+        launcher = _node("Import Journals", "5002", "SUCCEEDED")
+        return {"JOBS": _node("Load Interface File for Import", "5001", "SUCCEEDED", launcher)}
+
+
+def test_a_launcher_whose_import_never_appears_goes_to_a_person_after_the_budget() -> None:
+    fake = NoImportEss("SUCCEEDED")
+    client = FusionClient(
+        FusionEndpoint.from_base_url("http://127.0.0.1:8000"),
+        BasicAuth("u", "pw-123456", redactor=Redactor()),
+        http=httpx.Client(transport=httpx.MockTransport(fake)),
+        retry=RetryPolicy(sleep=lambda s: None),
+    )
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    imports = BulkImports(
+        client, poll_interval=5.0, max_wait=30.0, sleep=sleep, monotonic=lambda: now[0]
+    )
+    with pytest.raises(ImportNeedsAttention, match="no import job appeared"):
+        imports.import_journals(REQUEST, batch_name="AMZ-1")
+    with pytest.raises(ImportStillRunning) as peek:  # a zero-budget peek only says "running"
+        imports.wait("5001", max_wait=0)
+    assert not isinstance(peek.value, ImportNeedsAttention)

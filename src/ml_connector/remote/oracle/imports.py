@@ -127,15 +127,16 @@ class ImportNeedsAttention(ImportStillRunning):
     documents stay in flight on this request id and must never be submitted again; unlike it,
     the caller reports `message` for review at once instead of just waiting."""
 
-    def __init__(self, request_id: str, jobs: list[EssJob]) -> None:
+    def __init__(self, request_id: str, jobs: list[EssJob], *, reason: str | None = None) -> None:
         super().__init__(request_id, jobs[0].state if jobs else EssState.UNKNOWN)
         named = ", ".join(
             f"{job.name or job.definition or 'job'} {job.request_id} {job.state.value}"
             for job in jobs
         )
+        why = reason or f"waits for a person in Oracle ({named})"
         self.message = (
-            f"ESS request {request_id} waits for a person in Oracle ({named}): release or "
-            "recover it in Scheduled Processes; the connector keeps waiting on this request"
+            f"ESS request {request_id} {why}: release or recover it in Scheduled Processes; "
+            "the connector keeps waiting on this request"
         )
         self.args = (self.message,)
         self.jobs = jobs
@@ -249,7 +250,8 @@ class BulkImports:
         Raises `ImportNeedsAttention` as soon as a job waits for a person, `ImportStillRunning`
         when the budget runs out.
         """
-        deadline = self._monotonic() + (self._max_wait if max_wait is None else max_wait)
+        budget = self._max_wait if max_wait is None else max_wait
+        deadline = self._monotonic() + budget
         state = self.job_state(request_id)
         while not state.finished:
             if state.verdict is Verdict.NEEDS_ATTENTION:
@@ -260,7 +262,19 @@ class BulkImports:
         while tree.verdict in (Verdict.RUNNING, Verdict.NEEDS_ATTENTION):
             if tree.verdict is Verdict.NEEDS_ATTENTION:
                 raise ImportNeedsAttention(request_id, tree.waiting_for_a_person())
-            self._pause(deadline, request_id, EssState.RUNNING)
+            try:
+                self._pause(deadline, request_id, EssState.RUNNING)
+            except ImportStillRunning:
+                if budget > 0 and _import_missing(tree):
+                    # A whole wait budget with every job done and no import job in sight: it
+                    # was never submitted, or Oracle shows it where we cannot see. Ask a person.
+                    raise ImportNeedsAttention(
+                        request_id,
+                        list(tree.walk()),
+                        reason="finished loading but no import job appeared in its tree or "
+                        "its launcher's log",
+                    ) from None
+                raise
             tree = self.job_tree(request_id)
         if _rank(state) > _rank(tree.state) and tree.state.succeeded:
             # The status finder and the tree disagree: trust the worse of the two.
@@ -388,6 +402,11 @@ def _numeric(request_id: str) -> str:
 
 
 _RANKS = {Verdict.SUCCEEDED: 0, Verdict.WARNING: 1, Verdict.FAILED: 2}
+
+
+def _import_missing(tree: EssJob) -> bool:
+    """Every job finished, yet no import job: only a launcher or loader ran."""
+    return not tree.imports() and all(job.state.finished for job in tree.walk())
 
 
 def _rank(state: EssState) -> int:
