@@ -679,6 +679,24 @@ class Seller:
             context.transactions = transactions
             context.groups = groups
 
+    def problems(self, mutation: Mutation, outcome: Outcome | None = None) -> list[str]:
+        """Sync with ``mutation`` (unless its outcome is given) and check it against the clean
+        run. A reproduction of one example:
+
+            with running_seller(Path(tmp)) as seller:
+                seller.clean = seller.sync()
+                print(seller.problems(Mutation("group", "<id>", ("FundTransferDate",), "null")))
+        """
+        assert self.clean is not None, "run the clean sync first"
+        kind, amazon_id = mutation.kind, mutation.amazon_id
+        return check(
+            self.clean,
+            outcome if outcome is not None else self.sync(mutation),
+            mutation,
+            related_documents(self.world, kind, amazon_id),
+            neighbour_ids(self.world, kind, amazon_id),
+        )
+
     def cli(self, database: Path, *args: str) -> Any:
         return self.runner.invoke(
             cli_app,
