@@ -27,8 +27,10 @@ from ml_connector.flow.mapping.charges import ChargeMapping, load_mapping
 from ml_connector.flow.post.oracle_docs import PostingProfile
 from ml_connector.remote.amazon.auth import LwaCredentials, LwaTokenProvider
 from ml_connector.remote.amazon.client import BucketKey, SpApiClient, default_limiter
+from ml_connector.remote.amazon.endpoints import amazon_base_url, lwa_token_url
 from ml_connector.remote.amazon.limits import limit_for
 from ml_connector.remote.amazon.marketplaces import Region
+from ml_connector.remote.http.hosts import CheckedUrl, EndpointError, is_loopback_host
 from ml_connector.remote.http.ratelimit import RateLimiter
 from ml_connector.remote.http.redact import default_redactor
 from ml_connector.remote.http.session import build_client
@@ -186,18 +188,74 @@ def posting_profile(config: ConnectionConfig) -> PostingProfile:
     )
 
 
+def oracle_token_url(config: ConnectionConfig) -> str:
+    """The identity domain's token endpoint: a host under identity.oraclecloud.com, or an
+    override on loopback (simulator) or on a host listed in ``oracle.allowed_remote_hosts``."""
+    oracle = config.oracle
+    if oracle.identity_domain_url.startswith(("http://", "https://")):
+        return token_url_override(
+            oracle.identity_domain_url.rstrip("/") + "/oauth2/v1/token",
+            allow_remote=oracle.allow_remote_base_url,
+            allowed_hosts=oracle.allowed_remote_hosts,
+        )
+    return token_url_for_identity_domain(oracle.identity_domain_url)
+
+
+def fusion_endpoint(config: ConnectionConfig) -> FusionEndpoint:
+    oracle = config.oracle
+    if oracle.base_url:
+        return FusionEndpoint.from_base_url(
+            oracle.base_url,
+            allow_remote=oracle.allow_remote_base_url,
+            allowed_hosts=oracle.allowed_remote_hosts,
+        )
+    return FusionEndpoint.for_pod(oracle.pod, oracle.region)
+
+
+def amazon_endpoints(config: ConnectionConfig) -> dict[str, CheckedUrl]:
+    """Every Amazon URL the connection would send credentials to, checked (EndpointError):
+    ``lwa`` and one SP-API origin per region."""
+    amazon = config.amazon
+    checked = {"lwa": lwa_token_url(amazon.regions, amazon.lwa_token_url)}
+    for region in amazon.base_urls:
+        if region not in amazon.regions:
+            raise EndpointError(f"amazon.base_urls.{region}: {region} is not in amazon.regions")
+    for region in amazon.regions:
+        checked[region] = amazon_base_url(region, amazon.base_urls.get(region))
+    return checked
+
+
+def describe_endpoints(config: ConnectionConfig) -> dict[str, str]:
+    """Where each side's credentials go, for `connection show`: the URL, marked when it is
+    loopback (a simulator), or why it is refused."""
+    shown: dict[str, str] = {}
+    try:
+        for name, url in amazon_endpoints(config).items():
+            key = "amazon.lwa_token_url" if name == "lwa" else f"amazon.base_urls.{name}"
+            shown[key] = url.describe()
+    except EndpointError as exc:
+        shown["amazon"] = f"refused: {exc}"
+    builders: dict[str, Callable[[], str]] = {
+        "oracle.token_url": lambda: oracle_token_url(config),
+        "oracle.base_url": lambda: fusion_endpoint(config).origin,
+    }
+    for key, build in builders.items():
+        try:
+            address = build()
+        except EndpointError as exc:
+            shown[key] = f"refused: {exc}"
+            continue
+        loopback = is_loopback_host(httpx.URL(address).host)
+        shown[key] = f"{address} (loopback: simulator)" if loopback else address
+    return shown
+
+
 def _oracle_auth(
     rt: Runtime, session: Session, connection_id: int, config: ConnectionConfig, http: httpx.Client
 ) -> Authenticator:
     oracle = config.oracle
     keyring = rt.require_keyring()
-    if oracle.identity_domain_url.startswith(("http://", "https://")):
-        token_url = token_url_override(
-            oracle.identity_domain_url.rstrip("/") + "/oauth2/v1/token",
-            allow_remote=oracle.allow_remote_base_url,
-        )
-    else:
-        token_url = token_url_for_identity_domain(oracle.identity_domain_url)
+    token_url = oracle_token_url(config)
     if oracle.auth == "basic":
         password = get_secret(session, keyring, connection_id, ORACLE_CLIENT_SECRET)
         return BasicAuth(oracle.client_id, password.reveal())
@@ -300,6 +358,7 @@ def open_connection(rt: Runtime, name: str) -> Iterator[ConnectionContext]:
             for region in config.amazon.regions
         }
     mapping, catalog = load_mappings(config)
+    urls = amazon_endpoints(config)
     stack = ExitStack()
     try:
         amazon: dict[str, SpApiClient] = {}
@@ -310,13 +369,13 @@ def open_connection(rt: Runtime, name: str) -> Iterator[ConnectionContext]:
                 client_secret=lwa_secret.reveal(),
                 refresh_token=token.reveal(),
             )
-            lwa_url = config.amazon.lwa_token_url or "https://api.amazon.com/auth/o2/token"
+            lwa_url = urls["lwa"].url
             shared = _AMAZON_SESSIONS.get(connection_id, region, credentials, lwa_url, config)
             client = SpApiClient(
                 seller_id=config.amazon.seller_id,
                 region=Region(region),
                 credentials=credentials,
-                base_url=config.amazon.base_urls.get(region),
+                base_url=urls[region].url,
                 lwa_url=lwa_url,
                 http=shared.http,
                 limiter=shared.limiter,
@@ -324,11 +383,7 @@ def open_connection(rt: Runtime, name: str) -> Iterator[ConnectionContext]:
             )
             amazon[region] = client
         oracle = config.oracle
-        endpoint = (
-            FusionEndpoint.from_base_url(oracle.base_url, allow_remote=oracle.allow_remote_base_url)
-            if oracle.base_url
-            else FusionEndpoint.for_pod(oracle.pod, oracle.region)
-        )
+        endpoint = fusion_endpoint(config)
         token_http = stack.enter_context(httpx.Client(timeout=60.0))
         with rt.sessions() as session:
             auth = _oracle_auth(rt, session, connection_id, config, token_http)

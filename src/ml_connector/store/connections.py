@@ -51,7 +51,8 @@ class AmazonSettings(_Frozen):
     marketplace_ids: list[NonEmpty] = Field(min_length=1)
     seller_id: NonEmpty = "default"
     lwa_client_id: NonEmpty
-    # Simulators and tests only; the remote layer refuses non-loopback overrides by default.
+    # Amazon's documented hosts for the regions, or loopback (simulators); anything else is
+    # refused before a request is made (remote/amazon/endpoints.py).
     base_urls: dict[AmazonRegion, str] = Field(default_factory=dict)
     lwa_token_url: str | None = None
     # Simulators run time faster; their usage plans are scaled by the same factor. 1 for Amazon.
@@ -89,6 +90,11 @@ class OracleSettings(_Frozen):
     customer_accounts: dict[str, NonEmpty] = Field(default_factory=dict)
     base_url: str | None = None
     allow_remote_base_url: bool = False
+    # With allow_remote_base_url, the only non-loopback hosts base_url and identity_domain_url
+    # (as a URL) may name: credentials never go to "any https host".
+    allowed_remote_hosts: list[Annotated[str, Field(min_length=1, max_length=253)]] = Field(
+        default_factory=list
+    )
 
     @field_validator("pod", "region")
     @classmethod

@@ -76,12 +76,17 @@ def test_other_overrides_are_refused_by_default(url: str) -> None:
         FusionEndpoint.from_base_url(url)
 
 
-def test_remote_override_needs_explicit_opt_in_and_https() -> None:
+def test_remote_override_needs_explicit_opt_in_an_allowed_host_and_https() -> None:
+    hosts = ["pod.fa.us2.oraclecloud.com", "pod.example.com"]
     assert FusionEndpoint.from_base_url(
-        "https://pod.fa.us2.oraclecloud.com", allow_remote=True
+        "https://pod.fa.us2.oraclecloud.com", allow_remote=True, allowed_hosts=hosts
     ).origin == ("https://pod.fa.us2.oraclecloud.com")
+    with pytest.raises(EndpointError, match="allowed_remote_hosts"):  # "any https" is not enough
+        FusionEndpoint.from_base_url("https://pod.fa.us2.oraclecloud.com", allow_remote=True)
     with pytest.raises(EndpointError):
-        FusionEndpoint.from_base_url("http://pod.example.com", allow_remote=True)
+        FusionEndpoint.from_base_url(
+            "http://pod.example.com", allow_remote=True, allowed_hosts=hosts
+        )
 
 
 def test_token_url_for_identity_domain() -> None:

@@ -3,16 +3,19 @@
 A pod name comes from configuration that a person typed. Gluing it into a URL unchecked would
 let `evil.com/x` or a metadata address such as `169.254.169.254` redirect our bearer tokens, so
 every label is validated as a DNS label before any URL exists, and free-form base URLs (used by
-the simulators) are refused for non-loopback hosts unless the caller opts in explicitly.
+the simulators) are refused for non-loopback hosts unless the caller opts in explicitly and
+names the host (``remote.http.hosts`` reads the URL).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import httpx
+
+from ml_connector.remote.http.hosts import EndpointError, check_url
 
 # A DNS label: letters, digits and inner hyphens, 1-63 characters. Dots, slashes, colons and
 # at-signs are what an injection needs, and none of them can pass.
@@ -23,10 +26,6 @@ FSCM_REST_ROOT = "/fscmRestApi/resources/11.13.18.05"
 TOKEN_PATH = "/oauth2/v1/token"
 
 
-class EndpointError(ValueError):
-    """A pod, region or URL that must not be contacted; raised before any request."""
-
-
 def dns_label(value: str, what: str) -> str:
     """Return the label lower-cased, or refuse it with a message naming the field."""
     label = value.strip().lower()
@@ -35,32 +34,22 @@ def dns_label(value: str, what: str) -> str:
     return label
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+def _checked_override(
+    url: str, *, allow_remote: bool, what: str, allowed_hosts: Collection[str] = ()
+) -> httpx.URL:
+    """Loopback (the simulators), or an https host named in ``allowed_hosts`` when
+    ``allow_remote``: "any https host" is never enough to receive Oracle credentials."""
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _checked_override(url: str, *, allow_remote: bool, what: str) -> httpx.URL:
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        raise EndpointError(f"{what} is not a valid URL") from exc
-    if parsed.scheme not in {"http", "https"} or not parsed.host:
-        raise EndpointError(f"{what} must be an http(s) URL with a host")
-    if parsed.userinfo or parsed.query or parsed.fragment:
-        raise EndpointError(f"{what} must not carry credentials, a query or a fragment")
-    if not _is_loopback(parsed.host):
-        if not allow_remote:
-            raise EndpointError(
-                f"{what} points at a non-loopback host; set allow_remote to use it deliberately"
-            )
-        if parsed.scheme != "https":
-            raise EndpointError(f"{what} must use https for a non-loopback host")
-    return parsed
+        checked = check_url(url, what=what, allowed_hosts=allowed_hosts if allow_remote else ())
+    except EndpointError as exc:
+        if "not an allowed host" not in str(exc):
+            raise
+        hint = "" if allow_remote else "set allow_remote_base_url and "
+        raise EndpointError(
+            f"{what} points at a non-loopback host that is not allowed; {hint}list it in "
+            "oracle.allowed_remote_hosts to use it deliberately"
+        ) from None
+    return httpx.URL(checked.url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +67,14 @@ class FusionEndpoint:
         )
 
     @classmethod
-    def from_base_url(cls, url: str, *, allow_remote: bool = False) -> FusionEndpoint:
-        """An explicit origin (simulators, tests); loopback only unless `allow_remote`."""
-        parsed = _checked_override(url, allow_remote=allow_remote, what="base URL")
+    def from_base_url(
+        cls, url: str, *, allow_remote: bool = False, allowed_hosts: Collection[str] = ()
+    ) -> FusionEndpoint:
+        """An explicit origin (simulators, tests); loopback only unless `allow_remote` and the
+        host is one of `allowed_hosts`."""
+        parsed = _checked_override(
+            url, allow_remote=allow_remote, what="base URL", allowed_hosts=allowed_hosts
+        )
         if parsed.path not in {"", "/"}:
             raise EndpointError("base URL must be an origin without a path")
         return cls(str(parsed.copy_with(path="/")).rstrip("/"))
@@ -102,7 +96,12 @@ def token_url_for_identity_domain(idcs_host: str) -> str:
     return f"https://{host}{TOKEN_PATH}"
 
 
-def token_url_override(url: str, *, allow_remote: bool = False) -> str:
-    """An explicit token endpoint (simulators); loopback only unless `allow_remote`."""
-    parsed = _checked_override(url, allow_remote=allow_remote, what="token URL")
+def token_url_override(
+    url: str, *, allow_remote: bool = False, allowed_hosts: Collection[str] = ()
+) -> str:
+    """An explicit token endpoint (simulators); loopback only unless `allow_remote` and the
+    host is one of `allowed_hosts`."""
+    parsed = _checked_override(
+        url, allow_remote=allow_remote, what="token URL", allowed_hosts=allowed_hosts
+    )
     return str(parsed)

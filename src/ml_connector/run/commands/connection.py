@@ -15,7 +15,7 @@ import pydantic
 import typer
 from rich.table import Table
 
-from ml_connector.context import load_mappings
+from ml_connector.context import describe_endpoints, load_mappings
 from ml_connector.errors import ConfigError
 from ml_connector.flow.mapping import MappingError
 from ml_connector.input_files import CONNECTION_CONFIG, InputFileError, parse_toml, read_text, shown
@@ -36,6 +36,7 @@ from ml_connector.store import (
     ConnectionConfig,
     ConnectionRow,
     add_connection,
+    connection_config,
     get_connection,
     list_connections,
     put_secret,
@@ -147,6 +148,19 @@ def _add(
     as_json: bool,
 ) -> None:
     config = load_config_file(config_path)
+    # A configured URL that credentials must not go to is refused before anything is stored.
+    urls = {"amazon"}
+    if config.oracle.base_url:
+        urls.add("oracle.base_url")
+    if config.oracle.identity_domain_url.startswith(("http://", "https://")):
+        urls.add("oracle.token_url")
+    refused = [
+        f"{key}: {text}"
+        for key, text in describe_endpoints(config).items()
+        if text.startswith("refused") and (key in urls or key.startswith("amazon."))
+    ]
+    if refused:
+        fail("; ".join(refused), code=USAGE_EXIT)
     try:
         load_mappings(config)
     except MappingError as exc:
@@ -252,14 +266,28 @@ def _show(ctx: typer.Context, name: str, as_json: bool) -> None:
         names = secret_names(session, row.id)
         config = dict(row.config or {})
         enabled = row.enabled
+        try:
+            endpoints = describe_endpoints(connection_config(row))
+        except pydantic.ValidationError:
+            endpoints = {"endpoints": "unknown: the stored configuration does not validate"}
     if as_json:
-        print_json({"name": name, "enabled": enabled, "config": config, "secrets": names})
+        print_json(
+            {
+                "name": name,
+                "enabled": enabled,
+                "config": config,
+                "secrets": names,
+                "endpoints": endpoints,
+            }
+        )
         return
     table = Table(
         "setting", "value", title=f"Connection {name} ({'enabled' if enabled else 'disabled'})"
     )
     for key, value in _flatten(config):
         table.add_row(key, value)
+    for key, value in endpoints.items():
+        table.add_row(f"→ {key}", value)
     console = out()
     console.print(table)
     console.print(f"Stored credentials: {', '.join(names) or 'none'}", highlight=False)
