@@ -31,7 +31,6 @@ from ml_connector.domain.ids import (
 )
 from ml_connector.domain.orders import NormalizedOrder, OrderState
 from ml_connector.domain.quarantine import RecordKind, Unreadable
-from ml_connector.domain.settlements import GroupStatus, group_status_of
 from ml_connector.flow.accounting import (
     plan_cancellation_credit_memo,
     plan_invoice,
@@ -363,10 +362,8 @@ class Planner:
             open_items = self._open_invalid(session)
             by_group = stored_transactions_by_group(session, self.connection_id)
             for row in list_raw_records(session, self.connection_id, RawKind.GROUP):
-                # Only a group Amazon calls Closed is final; one without a status we can read
-                # is read below so that its review item says why it waits.
-                if group_status_of(row.payload) is GroupStatus.OPEN:
-                    continue
+                # Open groups are read too (their journal waits for the close): a record Amazon
+                # sends broken is reported while there is time to ask Amazon about it.
                 if journal_key(FinancialEventGroupId(row.amazon_id)) in keys:
                     continue
                 try:

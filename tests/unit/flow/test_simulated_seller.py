@@ -63,7 +63,7 @@ def test_generated_seller_accounts_cleanly(seed: int, mapping: ChargeMapping) ->
         for txn in settlement.released:
             invoiced = sum(
                 (leaf.amount for leaf in txn.leaves
-                 if (t := mapping.target(leaf.breakdown_type)) and t.invoiced),
+                 if (t := mapping.target(leaf.path)) and t.invoiced),
                 Decimal(0),
             )  # fmt: skip
             if txn.transaction_type == "Shipment":

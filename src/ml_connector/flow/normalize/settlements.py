@@ -268,7 +268,8 @@ def resolve_statusless(settlement: Settlement) -> Settlement:
     Source of the rule: docs/amazon-vocabulary.md ("What Amazon really sends").
     """
     unknown = [t for t in settlement.transactions if t.status is None]
-    if not unknown or settlement.status is not GroupStatus.CLOSED:
+    if not unknown or settlement.status is not GroupStatus.CLOSED or settlement.unreadable:
+        # With a record missing, the total cannot tell anything: the settlement waits for it.
         return settlement
     known = settlement.released_total
     unknown_total = total(t.total for t in unknown)
