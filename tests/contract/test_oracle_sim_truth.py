@@ -418,3 +418,14 @@ def test_the_simulator_can_show_every_documented_ess_state() -> None:
     for running, final, _creates in ESS_STATE_FAULTS.values():
         shown |= {running, *([final] if final else [])}
     assert shown == {s.value for s in EssState} - {"FAILED"}  # FAILED: clients' word, not ESS's
+
+
+def test_a_warning_import_that_created_nothing_says_why(client: FusionClient) -> None:
+    csv_bytes = gl_interface_csv(_journal(8701, "AMZ-W-8701"))
+    params = JournalImportParameters("Amazon Settlements", LEDGER_ID, 8799)  # no such group
+    request = journal_import_request("Settlement_8701.zip", csv_bytes, params)
+    with pytest.raises(ImportFailed) as caught:
+        _imports(client).import_journals(request, batch_name="AMZ-W-8701")
+    assert caught.value.outcome.verdict is Verdict.WARNING
+    assert "no journal batch named 'AMZ-W-8701'" in str(caught.value)
+    assert "No rows in GL_INTERFACE match the parameters" in str(caught.value)

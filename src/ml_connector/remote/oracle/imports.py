@@ -348,7 +348,7 @@ class BulkImports:
             missing = outcome if outcome.log_excerpt else self._with_reports(outcome)
             raise ImportFailed(
                 f"journal import {rid} finished but no journal batch named {batch_name!r} exists"
-                + _quoted(missing.rejections),
+                + _reasons(missing, missing.rejections),
                 missing,
                 what="journal import",
             )
@@ -388,7 +388,7 @@ class BulkImports:
             reported = outcome if outcome.log_excerpt else self._with_reports(outcome)
             raise ImportFailed(
                 f"AutoInvoice import {rid} finished but {len(missing)} transaction(s) were not "
-                f"created: {', '.join(missing[:10])}" + _quoted(reported.rejections),
+                f"created: {', '.join(missing[:10])}" + _reasons(reported, reported.rejections),
                 reported,
                 what="AutoInvoice import",
             )
@@ -437,8 +437,13 @@ def _failure_text(
     head = f"{what} {outcome.request_id} failed ({failed or outcome.job.state.value})"
     if document:
         head += f" for {document}"
+    return head + _reasons(outcome, rejections)
+
+
+def _reasons(outcome: ImportOutcome, rejections: Sequence[RowRejection]) -> str:
+    """Oracle's reason per rejected row, or else the log line that best says why."""
     if rejections:
-        return head + _quoted(rejections)
+        return _quoted(rejections)
     lines = [
         line.strip()
         for line in (outcome.log_excerpt or "").splitlines()
@@ -447,5 +452,4 @@ def _failure_text(
     # Without per-row verdicts, Oracle's own reason is the last ERROR line that is not a count.
     errors = [line for line in lines if "ERROR" in line.upper() and not _COUNT_LINE.search(line)]
     chosen = errors[-1] if errors else (lines[-1] if lines else "")
-    hint = f": {chosen[:300]}" if chosen else ""
-    return head + hint
+    return f": {chosen[:300]}" if chosen else ""
