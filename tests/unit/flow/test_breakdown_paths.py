@@ -354,3 +354,14 @@ def test_an_unmapped_piece_is_booked_like_its_node_but_fee_vat_never_like_its_fe
     # The VAT on that fee is not the fee: with no key for it, it is held, not booked to 61900.
     assert mapping.target(("Expenses", "AmazonFees", "BrandNewFee", "Tax")) is None
     assert mapping.target(("Expenses", "AmazonFees", "Commission", "Tax", "Detail")) is None
+
+
+def test_an_open_group_without_its_running_total_is_read_in_its_transactions_currency() -> None:
+    still_open = group("0", status="Open")
+    del still_open["OriginalTotal"]
+    settlement = normalize_settlement(still_open, [transaction("T1", "85.00", NESTED)])
+    assert (settlement.currency, settlement.unreadable) == (EUR, ())
+    closed = group("85.00")
+    del closed["OriginalTotal"]
+    with pytest.raises(ValueError, match="OriginalTotal"):
+        normalize_settlement(closed, [transaction("T1", "85.00", NESTED)])

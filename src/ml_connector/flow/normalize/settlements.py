@@ -302,6 +302,15 @@ def resolve_statusless(settlement: Settlement) -> Settlement:
     return dataclasses.replace(settlement, transactions=resolved, notes=notes)
 
 
+def _first_currency(transactions: Iterable[Mapping[str, Any]]) -> str:
+    for raw in transactions:
+        try:
+            return money(Node(raw).req("totalAmount"), "currencyAmount", "currencyCode")[1]
+        except NormalizeError:
+            continue
+    return "XXX"  # ISO 4217 "no currency": nothing listed yet
+
+
 def normalize_settlement(
     group: Mapping[str, Any],
     transactions: Iterable[Mapping[str, Any]],
@@ -317,6 +326,7 @@ def normalize_settlement(
     when it has none, by its entry in `record_ids` (the id it is stored under). The settlement id
     is the transactions' SETTLEMENT_ID when they carry one, else the group id.
     """
+    listed = list(transactions)
     node = Node(group, path)
     node.obj()
     group_id = node.req("FinancialEventGroupId").text().strip()
@@ -328,11 +338,17 @@ def normalize_settlement(
         status = GroupStatus(status_node.text())
     except ValueError:
         raise status_node.error(f"unknown ProcessingStatus {status_node.value!r}") from None
-    amount, currency = money(node.req("OriginalTotal"), "CurrencyAmount", "CurrencyCode")
+    original = node.get("OriginalTotal")
+    if original is None and status is GroupStatus.OPEN:
+        # Not required by the v0 model; an Open group is not journaled, so its running total
+        # is only informative: take the currency its transactions are in.
+        amount, currency = Decimal(0), _first_currency(listed)
+    else:
+        amount, currency = money(node.req("OriginalTotal"), "CurrencyAmount", "CurrencyCode")
     normalized: list[SettlementTransaction] = []
     unreadable: list[Unreadable] = []
     settlement_ids: set[str] = set()
-    for index, raw in enumerate(transactions):
+    for index, raw in enumerate(listed):
         where = f"transactions[{index}]"
         fallback = (
             record_ids[index]
