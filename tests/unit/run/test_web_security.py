@@ -119,3 +119,15 @@ def test_serve_refuses_a_malformed_allowed_host(bad: str, tmp_path: Path) -> Non
         app, ["--db", sqlite_url(tmp_path / "x.db"), "serve", "--allowed-host", bad]
     )
     assert result.exit_code == 2, result.output
+
+
+def test_an_internal_error_carries_the_headers_too(tmp_path: Path) -> None:
+    def broken() -> None:
+        raise RuntimeError("database exploded: Atzr|IwEBIsecret-in-message")
+
+    app = create_app(broken, metrics=Metrics(CollectorRegistry()))  # type: ignore[arg-type]
+    client = TestClient(app, base_url="http://127.0.0.1:8080", raise_server_exceptions=False)
+    response = client.get("/review")
+    assert response.status_code == 500
+    assert "Atzr" not in response.text
+    _assert_headers(response)

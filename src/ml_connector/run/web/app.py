@@ -109,6 +109,13 @@ def create_app(
         response.headers.update(SECURITY_HEADERS)
         return response
 
+    @app.exception_handler(Exception)
+    async def crashed(_request: Request, exc: Exception) -> Response:
+        # Answered by the outermost layer, past the guard: the headers are set here too.
+        return PlainTextResponse(
+            f"internal error ({type(exc).__name__})", status_code=500, headers=SECURITY_HEADERS
+        )
+
     def page(
         request: Request,
         build: Callable[[Session], dict[str, Any]],
