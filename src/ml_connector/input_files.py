@@ -209,40 +209,48 @@ def check_tree(
     """Refuse a parsed document nested deeper than ``max_depth`` containers, holding more than
     ``max_values`` values (YAML aliases count every time they are used, so an alias bomb stops
     here, in bounded time) or text that is not valid Unicode (a lone surrogate escape)."""
+    if _tree_problem(value, max_depth, max_values, located=False) is None:
+        return
+    # Only a refused document pays for spelling out where the problem is.
+    problem = _tree_problem(value, max_depth, max_values, located=True)
+    raise InputFileError(path, problem or "holds a value that cannot be read")
+
+
+def _tree_problem(value: object, max_depth: int, max_values: int, *, located: bool) -> str | None:
     stack: list[tuple[object, int, str]] = [(value, 0, "")]
     count = 0
     while stack:
         node, depth, where = stack.pop()
         count += 1
         if count > max_values:
-            raise InputFileError(
-                path, f"holds more than {max_values:,} values (YAML aliases count at each use)"
-            )
-        if isinstance(node, dict | list):
+            return f"holds more than {max_values:,} values (YAML aliases count at each use)"
+        if isinstance(node, str):
+            if not node.isascii() and not _valid_text(node):
+                return f"{where or 'a value'}: holds an invalid character (a lone surrogate)"
+        elif isinstance(node, dict | list):
             if depth >= max_depth:
-                raise InputFileError(
-                    path, f"nested deeper than {max_depth} levels (at {where or 'the top'})"
-                )
-            items = node.items() if isinstance(node, dict) else enumerate(node)
-            for key, child in items:
-                if isinstance(node, dict):
-                    _check_string(key, path, where)
-                    inner = f"{where}.{_key(key)}" if where else _key(key)
-                else:
-                    inner = f"{where}[{key}]"
-                stack.append((child, depth + 1, inner))
-        else:
-            _check_string(node, path, where)
+                return f"nested deeper than {max_depth} levels (at {where or 'the top'})"
+            if isinstance(node, list):
+                for index, child in enumerate(node):
+                    stack.append((child, depth + 1, f"{where}[{index}]" if located else ""))
+                continue
+            for key, child in node.items():
+                if isinstance(key, str) and not key.isascii() and not _valid_text(key):
+                    return f"{where or 'a key'}: a key holds an invalid character"
+                stack.append((child, depth + 1, _inner(where, key) if located else ""))
+    return None
 
 
-def _check_string(node: object, path: Path | str, where: str) -> None:
-    if isinstance(node, str):
-        try:
-            node.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InputFileError(
-                path, f"{where or 'a value'}: holds an invalid character (a lone surrogate)"
-            ) from None
+def _inner(where: str, key: object) -> str:
+    return f"{where}.{_key(key)}" if where else _key(key)
+
+
+def _valid_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -273,7 +281,9 @@ def parse_yaml(text: str, path: Path | str) -> Any:
         raise InputFileError(path, f"invalid YAML: {_one_line(str(exc))}") from None
     except RecursionError:
         raise InputFileError(path, f"invalid YAML: nested deeper than {MAX_DEPTH} levels") from None
-    except (ValueError, TypeError, OverflowError) as exc:  # e.g. `!!timestamp 2024-13-45`
+    except (ValueError, TypeError, AttributeError, OverflowError, LookupError) as exc:
+        # PyYAML's constructors fail this way on some malformed tagged scalars
+        # (`!!timestamp 2024-13-45x`, `!!binary x`) instead of raising a YAMLError.
         raise InputFileError(path, f"invalid YAML: {_one_line(str(exc), 120)}") from None
     check_tree(data, path)
     return data

@@ -163,4 +163,7 @@ def load_master_key(
             f"key file {shown_path}: not a master key (it holds non-ASCII bytes; a key is the "
             "URL-safe base64 text `ml-connector key generate` prints)"
         ) from None
-    return MasterKey.from_text(text)
+    try:
+        return MasterKey.from_text(text)
+    except MasterKeyError as exc:
+        raise MasterKeyError(f"key file {shown_path}: {exc}") from None

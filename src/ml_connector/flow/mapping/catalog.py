@@ -40,7 +40,14 @@ MAX_PROBLEMS = 50
 #: First characters that make a spreadsheet evaluate a cell (OWASP, CSV Injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _CACHE_SIZE = 4
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# C0/C1 controls, line and paragraph separators, bidirectional overrides ("Trojan source").
+_CONTROLS = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+# A row worth checking cell by cell: a control character, or a cell (cells joined by NUL) that
+# starts with a formula prefix, possibly after white space.
+_SUSPECT = re.compile(
+    "[\x01-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]|(?:^|\x00)\\s*[=+\\-@]"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +110,8 @@ def parse_catalog(text: str, source: str, chart: Chart) -> Catalog:
                 problems.append(f"{source}:{line}: missing column(s): {', '.join(missing)}")
             if unknown:
                 known = ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
-                listed = ", ".join(unknown[:10]) + (", ..." if len(unknown) > 10 else "")
+                listed = ", ".join(shown(c) for c in unknown[:10])
+                listed += ", ..." if len(unknown) > 10 else ""
                 problems.append(f"{source}:{line}: unknown column(s): {listed} (known: {known})")
             if len(set(header)) != len(header):
                 problems.append(f"{source}:{line}: a column appears twice in the header")
@@ -178,6 +186,10 @@ def _cell_problems(
     problems: list[str],
 ) -> bool:
     """Refuse over-long cells, control characters and formula-looking cells; True if any."""
+    if max(map(len, raw), default=0) <= MAX_CELL_CHARS:
+        joined = "\x00".join(raw)  # one regex pass per row; only a suspect row is looked at
+        if not _SUSPECT.search(joined):  # cell by cell (csv never yields a NUL in a cell)
+            return False
     before = len(problems)
     for index, (original, cell) in enumerate(zip(raw, cells, strict=True)):
         if not original:
@@ -188,7 +200,7 @@ def _cell_problems(
                 f"{where}: {len(original):,} characters (a cell holds at most {MAX_CELL_CHARS:,})"
             )
         elif original.startswith(FORMULA_PREFIXES) or cell.startswith(FORMULA_PREFIXES):
-            first = (cell or original)[0] if cell.startswith(FORMULA_PREFIXES) else original[0]
+            first = original[0] if original.startswith(FORMULA_PREFIXES) else cell[0]
             problems.append(
                 f"{where}: starts with {first!r}, which spreadsheets run as a formula "
                 "(CSV injection); remove it or start the value with another character"
@@ -198,7 +210,9 @@ def _cell_problems(
             if control is not None:
                 char = control.group()
                 hint = " (an unclosed quote?)" if char in "\r\n" else ""
-                problems.append(f"{where}: holds the control character U+{ord(char):04X}{hint}")
+                problems.append(
+                    f"{where}: holds the control or layout character U+{ord(char):04X}{hint}"
+                )
     return len(problems) > before
 
 

@@ -16,6 +16,8 @@ the sale's tax and never the fee itself, so neither a bare `Tax` key nor the fee
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +34,10 @@ from ml_connector.flow.mapping.errors import MappingError
 from ml_connector.input_files import (
     CHARGE_MAPPING,
     InputFileError,
+    decode_text,
     parse_toml,
     parse_yaml,
-    read_text,
+    read_bytes,
     shown,
 )
 
@@ -289,20 +292,40 @@ def parse_mapping(data: Mapping[str, Any], source: str) -> ChargeMapping:
     return ChargeMapping(chart=chart, file=model, targets=targets)
 
 
+_PARSED_MAPPINGS: dict[tuple[str, str], ChargeMapping] = {}
+_PARSED_MAPPINGS_SIZE = 4
+_PARSED_MAPPINGS_LOCK = threading.Lock()
+
+
 def load_mapping(path: Path) -> ChargeMapping:
     """Read a `.toml` (preferred) or `.yaml`/`.yml` charge mapping file.
 
     The file is refused in one line naming its path when it is not a regular UTF-8 file of at
     most 1 MiB, or nests deeper than `input_files.MAX_DEPTH` (see `ml_connector.input_files`).
+    A file whose bytes were parsed before (same SHA-256 and format) is not parsed again.
     """
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".yaml", ".yml"):
         raise MappingError([f"{shown(path)}: unknown format (use .toml, .yaml or .yml)"])
     try:
-        text = read_text(path, CHARGE_MAPPING)
+        raw = read_bytes(path, CHARGE_MAPPING)
+    except InputFileError as exc:
+        raise MappingError([str(exc)]) from None
+    key = (hashlib.sha256(raw).hexdigest(), ".toml" if suffix == ".toml" else ".yaml")
+    with _PARSED_MAPPINGS_LOCK:
+        found = _PARSED_MAPPINGS.get(key)
+    if found is not None:
+        return found
+    try:
+        text = decode_text(raw, path)
         data: Any = parse_toml(text, path) if suffix == ".toml" else parse_yaml(text, path)
     except InputFileError as exc:
         raise MappingError([str(exc)]) from None
     if not isinstance(data, dict):
         raise MappingError([f"{shown(path)}: expected a table of settings at the top level"])
-    return parse_mapping(data, shown(path))
+    mapping = parse_mapping(data, shown(path))
+    with _PARSED_MAPPINGS_LOCK:
+        while len(_PARSED_MAPPINGS) >= _PARSED_MAPPINGS_SIZE:
+            _PARSED_MAPPINGS.pop(next(iter(_PARSED_MAPPINGS)))
+        _PARSED_MAPPINGS[key] = mapping
+    return mapping

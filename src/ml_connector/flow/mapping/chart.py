@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import re2  # type: ignore[import-untyped]
@@ -28,6 +28,7 @@ _DIGITS = re.compile(r"^\^\\d\{(\d+)\}\$$")
 
 
 MAX_RULE_LENGTH = 500
+_MAX_VERDICTS = 50_000
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # the error comes back as an exception we word ourselves
 
@@ -83,6 +84,10 @@ class Chart:
     rules: dict[str, Rule]
     fixed: dict[str, str]
     balance_sheet: Rule
+    # (segment, value) → problem: a catalog repeats a few accounts on thousands of rows.
+    _verdicts: dict[tuple[str, str], str | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_pattern(
@@ -129,6 +134,17 @@ class Chart:
 
     def problem(self, segment: str, value: str) -> str | None:
         """Why `value` is not a valid value of `segment`, or None when it is."""
+        key = (segment, value)
+        try:
+            return self._verdicts[key]
+        except KeyError:
+            pass
+        verdict = self._problem(segment, value)
+        if len(self._verdicts) < _MAX_VERDICTS:
+            self._verdicts[key] = verdict
+        return verdict
+
+    def _problem(self, segment: str, value: str) -> str | None:
         rule = self.rules.get(segment)
         if rule is None:
             return f"unknown segment {segment!r}"
