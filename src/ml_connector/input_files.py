@@ -33,6 +33,7 @@ __all__ = [
     "KEY_FILE",
     "MAX_DEPTH",
     "MAX_VALUES",
+    "PRIVATE_KEY_FILE",
     "FileKind",
     "InputFileError",
     "check_tree",
@@ -65,6 +66,7 @@ CATALOG = FileKind("catalog", 64 * MiB)
 CHARGE_MAPPING = FileKind("charge mapping", 1 * MiB)
 CONNECTION_CONFIG = FileKind("connection config", 1 * MiB)
 KEY_FILE = FileKind("key file", 4096)
+PRIVATE_KEY_FILE = FileKind("private key", 64 * 1024)
 
 
 class InputFileError(ValueError):

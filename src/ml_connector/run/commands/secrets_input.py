@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from ml_connector.errors import ConfigError
+from ml_connector.input_files import PRIVATE_KEY_FILE, InputFileError, read_text
 from ml_connector.store import (
     LWA_CLIENT_SECRET,
     ORACLE_CLIENT_SECRET,
@@ -93,12 +94,10 @@ def gather_secrets(
             raise ConfigError(
                 "oracle.auth is jwt_assertion: give --oracle-private-key-file PEM_FILE"
             )
-        try:
-            pem = oracle_private_key_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(
-                f"--oracle-private-key-file {oracle_private_key_file}: {exc.strerror}"
-            ) from None
+        try:  # a regular UTF-8 file of at most 64 KiB (never /dev/zero or a FIFO)
+            pem = read_text(oracle_private_key_file, PRIVATE_KEY_FILE)
+        except InputFileError as exc:
+            raise ConfigError(f"--oracle-private-key-file {exc}") from None
         if "PRIVATE KEY" not in pem:
             raise ConfigError(
                 f"--oracle-private-key-file {oracle_private_key_file}: not a PEM private key"
