@@ -29,7 +29,13 @@ from input_file_support import (
 )
 from typer.testing import Result
 
-from ml_connector.flow.mapping import MappingError, load_catalog, load_mapping, parse_mapping
+from ml_connector.flow.mapping import (
+    MappingError,
+    load_catalog,
+    load_mapping,
+    parse_catalog,
+    parse_mapping,
+)
 from ml_connector.flow.mapping.catalog import parsed_catalogs
 from ml_connector.flow.mapping.chart import Chart
 from ml_connector.input_files import CATALOG as CATALOG_KIND
@@ -333,3 +339,41 @@ def test_a_yaml_example_mapping_still_loads(tmp_path: Path) -> None:
     path = tmp_path / "charges.yml"
     path.write_text(yaml.safe_dump(_example_mapping()), encoding="utf-8")
     assert load_mapping(path).named("cash_in_transit").values == ("101", "00", "10500")
+
+
+def test_a_stray_carriage_return_is_named_not_a_csv_module_hint() -> None:
+    chart = _chart()
+    with pytest.raises(MappingError) as caught:
+        parse_catalog("sku,revenue_account,cost_center\nA\rB,40100,10\n", "c.csv", chart)
+    assert caught.value.problems == [
+        "c.csv:2: a carriage return inside a cell (save the file with ordinary line ends)"
+    ]
+    assert len(parse_catalog("sku,revenue_account,cost_center\r\nA,40100,10\r\n", "c", chart)) == 1
+
+
+def test_sync_refuses_a_catalog_swapped_for_a_fifo_after_connection_add(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from input_file_support import runner
+
+    from ml_connector.run.cli import app
+
+    prepare(tmp_path, monkeypatch)
+    monkeypatch.delenv("ML_CONNECTOR_MASTER_KEY")
+    monkeypatch.setenv("ML_CONNECTOR_HOME", str(tmp_path / "home"))
+    for name, value in {"T_LWA": "lwa-s", "T_NA": "Atzr|na-t", "T_ORA": "ora-s"}.items():
+        monkeypatch.setenv(name, value)
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_bytes((EXAMPLES / "catalog.csv").read_bytes())
+    config = tmp_path / "acme.toml"
+    config.write_text(config_text(charges=EXAMPLES / "charges.toml", catalog=catalog))
+    secrets = ["--lwa-client-secret-env", "T_LWA", "--refresh-token-env", "NA=T_NA"]
+    secrets += ["--oracle-secret-env", "T_ORA"]
+    added = runner.invoke(app, ["connection", "add", "acme", "--config", str(config), *secrets])
+    assert added.exit_code == 0, added.output
+    catalog.unlink()
+    os.mkfifo(catalog)
+    started = time.perf_counter()
+    line = _refused(runner.invoke(app, ["sync", "acme"]), catalog, within=5.0, started=started)
+    assert "a FIFO (named pipe), not a regular file" in line

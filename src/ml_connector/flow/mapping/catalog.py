@@ -161,11 +161,12 @@ def _rows(
         except csv.Error as exc:
             line = getattr(reader, "line_num", line_num)
             limit = csv.field_size_limit()
-            reason = (
-                f"a cell is longer than {limit:,} characters (at most {MAX_CELL_CHARS:,})"
-                if "field larger" in str(exc)
-                else f"not readable as CSV ({exc})"
-            )
+            if "field larger" in str(exc):
+                reason = f"a cell is longer than {limit:,} characters (at most {MAX_CELL_CHARS:,})"
+            elif "new-line character" in str(exc):
+                reason = "a carriage return inside a cell (save the file with ordinary line ends)"
+            else:
+                reason = f"not readable as CSV ({exc})"
             problems.append(f"{source}:{line}: {reason}")
             return
         yield getattr(reader, "line_num", 0), raw
