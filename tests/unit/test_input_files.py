@@ -377,3 +377,14 @@ def test_sync_refuses_a_catalog_swapped_for_a_fifo_after_connection_add(
     started = time.perf_counter()
     line = _refused(runner.invoke(app, ["sync", "acme"]), catalog, within=5.0, started=started)
     assert "a FIFO (named pipe), not a regular file" in line
+
+
+def test_a_broken_export_lists_the_first_fifty_problems_and_stops() -> None:
+    text = "sku,revenue_account,cost_center\n" + "A,4O100,10\n" * 200_000
+    started = time.perf_counter()
+    with pytest.raises(MappingError) as caught:
+        parse_catalog(text, "c.csv", _chart())
+    assert time.perf_counter() - started < 2
+    assert len(caught.value.problems) == 51
+    assert caught.value.problems[0].startswith("c.csv:2: column 'revenue_account': '4O100'")
+    assert caught.value.problems[-1] == "c.csv: more problems not listed (fix these first)"

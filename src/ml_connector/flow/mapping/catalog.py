@@ -93,14 +93,14 @@ def parse_catalog(text: str, source: str, chart: Chart) -> Catalog:
     first_line: dict[str, int] = {}
     rows = _rows(reader, source, problems)
     for line, raw in rows:
+        if len(problems) > MAX_PROBLEMS:
+            break  # enough to fix first; the rest of a broken export is not worth holding
         cells = [cell.strip() for cell in raw]
         if not any(cells) or cells[0].startswith("#"):
             continue
         if _cell_problems(raw, cells, header, source, line, problems):
             if header is None:
                 raise MappingError(_capped(problems, source))
-            if len(problems) > MAX_PROBLEMS:
-                break
             continue
         if header is None:
             header = [cell.lower() for cell in cells]
@@ -133,8 +133,6 @@ def parse_catalog(text: str, source: str, chart: Chart) -> Catalog:
             continue
         first_line[entry.sku] = line
         entries[entry.sku] = entry
-        if len(problems) > MAX_PROBLEMS:
-            break
     if header is None and not problems:
         problems.append(f"{source}: empty file (expected header {','.join(REQUIRED_COLUMNS)})")
     if problems:
