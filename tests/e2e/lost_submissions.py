@@ -106,10 +106,14 @@ def settle_seconds(step: float) -> float:
 
 
 def set_settle(books: Books, seconds: float) -> None:
+    """The import settle time; and a short wait for an import within one sync, because on the
+    manual clock an import submitted during a sync cannot finish before the clock moves."""
     with books.rt.sessions() as session, session.begin():
         row = get_connection(session, CONNECTION)
         config = ConnectionConfig.model_validate(row.config)
-        oracle = config.oracle.model_copy(update={"import_settle_seconds": seconds})
+        oracle = config.oracle.model_copy(
+            update={"import_settle_seconds": seconds, "import_max_wait": 3.0}
+        )
         update_connection(session, row, config=config.model_copy(update={"oracle": oracle}))
 
 
