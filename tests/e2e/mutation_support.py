@@ -1,22 +1,28 @@
 """One bad Amazon record at a time: the seller, the mutations, and the checker of
 test_e2e_mutations.py.
 
-A small generated seller (seed 6: 12 orders on amazon.com and amazon.de, 39 transactions,
-4 Closed and 2 Open settlement groups, 3 refunds, every SKU mapped) is served by one Amazon
-simulator and booked into one Oracle simulator, both on loopback sockets and started once.
-Each example changes ONE record of what the Amazon simulator serves (its index, i.e. which
-listing it appears in, stays that of the clean record: Amazon lists it where it lives, the body
-says something odd), gives the Oracle simulator a fresh, empty ledger, copies a fresh store from
-a template, and runs ``ml-connector sync demo --json`` in-process through the real CLI.
+A small generated seller (seed 6: 12 orders on amazon.com and amazon.de, about 40 Finances
+transactions in the simulator's real shapes, 4 Closed and 2 Open settlement groups, 3 refunds,
+every SKU mapped, nothing held) is served by one Amazon simulator and booked into one Oracle
+simulator, both on loopback sockets and started once. Each example changes ONE record of what
+the Amazon simulator serves (its index, i.e. which listing it appears in, stays that of the
+clean record: Amazon lists it where it lives, the body says something odd), gives the Oracle
+simulator a fresh, empty ledger, copies a fresh store from a template, and runs
+``ml-connector sync demo --json`` in-process through the real CLI, then
+``ml-connector review list --json``.
 
 What the books must show is decided by comparing with the clean run's Oracle documents, keyed by
 their Amazon id (invoice → order id, credit memo → refund id, journal → settlement group id):
 
 - a document NOT derived from the mutated record is exactly as in the clean run;
-- a document derived from it is either there with the clean run's numbers (the change was
-  harmless) or not there at all; if any is missing, an open review item names the record (its
-  Amazon id as subject, or in the reason or details) with a field and a reason, and the exit
-  status is 3 ("held");
+- a document derived from it is either there with the clean run's numbers (free text such as a
+  line description may differ) or not there at all; if any is missing, an open review item
+  names the record (its Amazon id as subject, or in the reason or details) with a reason (and a
+  field, for invalid_data), and the exit status is 3 ("held");
+- a transaction whose breakdown tree is cut at a node (``breakdowns`` dropped, null or empty)
+  says the same money more coarsely: its journal may split it otherwise but keeps the totals;
+- every open review item is about the record or its neighbours (its order, refund, group or
+  settlement): one bad record does not put innocent ones in the queue;
 - nothing else is posted, the sync never crashes, and the exit status is 0 or 3.
 """
 
@@ -289,12 +295,23 @@ def related_documents(world: AmazonWorld, kind: str, amazon_id: str) -> set[DocK
 
 
 def neighbour_ids(world: AmazonWorld, kind: str, amazon_id: str) -> set[str]:
-    """The Amazon ids next to a record: a transaction's order, refund and group."""
-    if kind != TRANSACTION:
-        return set()
-    tx = next(t for t in world.transactions if t["transactionId"] == amazon_id)
-    names = ("ORDER_ID", "REFUND_ID", "FINANCIAL_EVENT_GROUP_ID", "SETTLEMENT_ID")
-    return {value for value in (related(tx, name) for name in names) if value}
+    """The Amazon ids next to a record: a transaction's order, refund, group and settlement;
+    a group's settlement (review items about a settlement journal name its settlement id)."""
+    if kind == TRANSACTION:
+        tx = next(t for t in world.transactions if t["transactionId"] == amazon_id)
+        names = ("ORDER_ID", "REFUND_ID", "FINANCIAL_EVENT_GROUP_ID", "SETTLEMENT_ID")
+        return {value for value in (related(tx, name) for name in names) if value}
+    if kind == GROUP:
+        members = [
+            t for t in world.transactions if related(t, "FINANCIAL_EVENT_GROUP_ID") == amazon_id
+        ]
+        settlements = {related(t, "SETTLEMENT_ID") for t in members}
+        reports = {
+            r.settlement_id for r in world.settlement_reports
+            if r.financial_event_group_id == amazon_id
+        }  # fmt: skip
+        return {value for value in settlements | reports if value}
+    return set()
 
 
 # -- what Oracle holds, keyed by Amazon id ----------------------------------------------------
