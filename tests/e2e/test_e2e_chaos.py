@@ -71,7 +71,7 @@ def chaos_faults() -> list[Fault]:
 
 @pytest.fixture(scope="module")
 def amazon_world() -> AmazonWorld:
-    return small_world(20)  # 17 invoices, 2 credit memos, 8 journals
+    return small_world(10)  # 8 invoices, 1 credit memo, 6 journals
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def kill_workers(books: Books, rng: random.Random) -> tuple[int, int]:
         pid = os.fork()
         if pid == 0:
             _worker(books.database_url, books.master_key)
-        deadline = time.monotonic() + rng.uniform(0.3, 1.2)
+        deadline = time.monotonic() + rng.uniform(0.3, 1.5)
         done = 0
         while not done and time.monotonic() < deadline:
             done, _ = os.waitpid(pid, os.WNOHANG)
