@@ -67,7 +67,13 @@ def _leaks(secret: str, text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("encoding", sorted(ENCODINGS))
-@pytest.mark.parametrize("secret", [REFRESH, CLIENT_SECRET, ORACLE_SECRET, UNICODE_SECRET])
+# Ids by name: the values are random per process, and pytest-xdist workers must collect the
+# same test ids.
+@pytest.mark.parametrize(
+    "secret",
+    [REFRESH, CLIENT_SECRET, ORACLE_SECRET, UNICODE_SECRET],
+    ids=["refresh-token", "lwa-secret", "oracle-secret", "unicode-secret"],
+)
 def test_every_spelling_is_masked(redactor: Redactor, secret: str, encoding: str) -> None:
     spelled = ENCODINGS[encoding](secret)
     text = redactor.text(f"the token endpoint said: {spelled} (HTTP 400)")
