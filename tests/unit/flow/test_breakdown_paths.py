@@ -365,3 +365,14 @@ def test_an_open_group_without_its_running_total_is_read_in_its_transactions_cur
     del closed["OriginalTotal"]
     with pytest.raises(ValueError, match="OriginalTotal"):
         normalize_settlement(closed, [transaction("T1", "85.00", NESTED)])
+
+
+def test_an_unmapped_breakdown_names_the_transactions_that_carry_it(
+    eu_mapping: ChargeMapping,
+) -> None:
+    odd = transaction("T7", "-4.00", [node("Expenses", "-4.00", node("MysteryFee", "-4.00"))])
+    settlement = normalize_settlement(group("81.00"), [transaction("T1", "85.00", NESTED), odd])
+    held = plan_settlement_journal(settlement, eu_mapping)
+    assert isinstance(held, Held)
+    assert held.details == ("Expenses/MysteryFee",)
+    assert "Expenses/MysteryFee (transaction T7)" in held.reason

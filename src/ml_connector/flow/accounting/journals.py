@@ -126,16 +126,22 @@ def plan_settlement_journal(
         reason = f"settlement {settlement.group_id} has records we cannot read: {ids}"
         ids_tuple = tuple(u.amazon_id for u in settlement.unreadable)
         return _held(settlement, HoldCode.UNREADABLE_RECORD, reason, ids_tuple)
-    unknown = sorted(
-        {
-            leaf.key
-            for txn in settlement.released
-            for leaf in txn.leaves
-            if mapping.target(leaf.path) is None
-        }
-    )
-    if unknown:
-        reason = f"breakdowns not in the charge mapping: {', '.join(unknown)}"
+    carriers: dict[str, list[str]] = {}
+    for txn in settlement.released:
+        for leaf in txn.leaves:
+            if mapping.target(leaf.path) is None:
+                carrying = carriers.setdefault(leaf.key, [])
+                if txn.transaction_id not in carrying:
+                    carrying.append(txn.transaction_id)
+    if carriers:
+        unknown = sorted(carriers)
+        # Name where each one came from, so a person can look the transaction up at Amazon.
+        where = "; ".join(
+            f"{key} (transaction{'s' if len(txns) > 1 else ''} {', '.join(txns[:3])}"
+            f"{f' and {len(txns) - 3} more' if len(txns) > 3 else ''})"
+            for key, txns in sorted(carriers.items())
+        )
+        reason = f"breakdowns not in the charge mapping: {where}"
         return _held(settlement, HoldCode.UNMAPPED_CHARGE, reason, tuple(unknown))
     lines = _Lines(mapping)
     for txn in settlement.released:
