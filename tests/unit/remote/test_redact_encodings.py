@@ -139,3 +139,13 @@ def test_many_secrets_stay_fast() -> None:
     for _ in range(1000):
         r.text(line)
     assert time.perf_counter() - started < 1.0
+
+
+def test_a_word_sized_value_is_not_registered() -> None:
+    r = Redactor()
+    r.add_secret("secret")  # e.g. a test double's client secret
+    r.add_secret("admin12")
+    text = "give --lwa-client-secret-env: the client secret is missing (admin12 asked)"
+    assert r.text(text) == text
+    r.add_secret("admin123")
+    assert "admin123" not in r.text("user admin123 refused")

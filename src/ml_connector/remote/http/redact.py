@@ -48,7 +48,9 @@ SECRET_KEYS: frozenset[str] = frozenset(
 # bar also URL-encoded (once or twice) or JSON-escaped, as an echoed form body carries it.
 _TOKEN_SHAPES = re.compile(r"Atz[a-z.]*(?:\||%7[cC]|%257[cC]|\\u007[cC])[A-Za-z0-9_\-+/=.|%]+")
 _BEARER = re.compile(r"(?i)(bearer|basic)(\s+|%20|\+)[A-Za-z0-9_\-+/=.~%]+")
-_MIN_SECRET_LEN = 6
+# Shorter values are words ("secret", "admin1"): scrubbing them would mask ordinary text, such as
+# an error naming the `client_secret` option. No real credential is this short.
+_MIN_SECRET_LEN = 8
 # A prefix of a registered secret this long is scrubbed too (a line cut by a length limit).
 IDENTIFYING_PREFIX = 16
 # Shorter base64 runs are not distinctive enough to scrub without hiding innocent text.
