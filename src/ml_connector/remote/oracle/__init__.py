@@ -10,6 +10,7 @@ Typical wiring::
         BulkImports(client).import_journals(request, batch_name=...)
 """
 
+from ml_connector.remote.http.hosts import EndpointError
 from ml_connector.remote.oracle.auth import (
     Authenticator,
     BasicAuth,
@@ -54,7 +55,6 @@ from ml_connector.remote.oracle.payloads import (
     InvoiceLineTaxLine,
 )
 from ml_connector.remote.oracle.pod import (
-    EndpointError,
     FusionEndpoint,
     token_url_for_identity_domain,
     token_url_override,
