@@ -54,6 +54,25 @@ from ml_connector_sim.oracle import default_setup, running_oracle_sim
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_REFERENCE = ROOT.parent / "shared" / "reference"
+REFERENCE_ABSENT = "../shared/reference is absent"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say in the run's summary how many tests did not run for want of ../shared/reference."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if REFERENCE_ABSENT in str(getattr(report, "longrepr", ""))
+    ]
+    if skipped or not SHARED_REFERENCE.is_dir():
+        terminalreporter.write_line(
+            f"official reference material: {SHARED_REFERENCE} absent, "
+            f"{len(skipped)} test(s) that read it did not run"
+        )
+    else:
+        terminalreporter.write_line(
+            f"official reference material: read from {SHARED_REFERENCE} (0 tests skipped for it)"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +80,7 @@ def sp_api_models() -> Path:
     """The official SP-API models; tests that need them skip with a message where absent."""
     path = SHARED_REFERENCE / "sp-api"
     if not path.is_dir():
-        pytest.skip(f"official SP-API models not found at {path} (../shared/reference is absent)")
+        pytest.skip(f"official SP-API models not found at {path} ({REFERENCE_ABSENT})")
     return path
 
 
@@ -70,7 +89,7 @@ def oracle_reference() -> Path:
     """Oracle reference shapes (GL interface column order, ESS shapes)."""
     path = SHARED_REFERENCE / "oracle"
     if not path.is_dir():
-        pytest.skip(f"Oracle reference files not found at {path} (../shared/reference is absent)")
+        pytest.skip(f"Oracle reference files not found at {path} ({REFERENCE_ABSENT})")
     return path
 
 
