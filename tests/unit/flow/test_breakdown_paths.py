@@ -376,3 +376,22 @@ def test_an_unmapped_breakdown_names_the_transactions_that_carry_it(
     assert isinstance(held, Held)
     assert held.details == ("Expenses/MysteryFee",)
     assert "Expenses/MysteryFee (transaction T7)" in held.reason
+
+
+@pytest.mark.parametrize(
+    ("section", "value"),
+    [
+        ("label", '=HYPERLINK("http://x","fee")'),
+        ("label", " +1+1"),
+        ("label", "@SUM(A1)"),
+        ("ledger", "-2+3"),
+    ],
+)
+def test_formula_looking_text_that_reaches_fbdi_files_is_refused(section: str, value: str) -> None:
+    data = copy.deepcopy(MAPPING)
+    if section == "label":
+        data["charges"]["Commission"]["label"] = value
+    else:
+        data["journal"]["ledger"] = value
+    with pytest.raises(MappingError, match="spreadsheet formula"):
+        parse_mapping(data, "charges.toml")

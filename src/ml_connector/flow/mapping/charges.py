@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from ml_connector.domain.accounts import AccountCombination
 from ml_connector.domain.documents import CustomerRef
 from ml_connector.domain.marketplaces import marketplace
+from ml_connector.flow.mapping.catalog import FORMULA_PREFIXES
 from ml_connector.flow.mapping.chart import Chart
 from ml_connector.flow.mapping.config import InvoicedRole, JournalConfig, MappingFile
 from ml_connector.flow.mapping.errors import MappingError
@@ -196,6 +197,24 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+def _text_settings(model: MappingFile) -> list[tuple[str, str]]:
+    """The free-text values of a mapping that end up in Oracle documents (labels, names)."""
+    found = [
+        (f"journal.{name}", value)
+        for name in ("ledger", "legal_entity", "source", "category", "batch_prefix")
+        if isinstance(value := getattr(model.journal, name), str)
+    ]
+    found += [
+        (f"charges.{key}.label", charge.label)
+        for key, charge in model.charges.items()
+        if charge.label is not None
+    ]
+    for marketplace_id, customer in model.customers.items():
+        found.append((f"customers.{marketplace_id}.account_number", customer.account_number))
+        found.append((f"customers.{marketplace_id}.site_number", customer.site_number))
+    return found
+
+
 def parse_mapping(data: Mapping[str, Any], source: str) -> ChargeMapping:
     """Validate a parsed mapping document; errors name `source` and the key path."""
     try:
@@ -214,6 +233,12 @@ def parse_mapping(data: Mapping[str, Any], source: str) -> ChargeMapping:
     except ValueError as exc:
         raise MappingError([f"{source}: chart: {exc}"]) from None
     problems: list[str] = []
+    problems.extend(
+        f"{source}: {where}: {value!r} starts like a spreadsheet formula; it is written into "
+        "Oracle's FBDI files, so it is refused (docs/mapping.md)"
+        for where, value in _text_settings(model)
+        if value.lstrip(" ").startswith(FORMULA_PREFIXES)
+    )
 
     def check(where: str, segment: str, value: str) -> None:
         problem = chart.problem(segment, value)
