@@ -24,6 +24,7 @@ from ml_connector.domain.documents import CreditMemoDoc, Held, HoldCode, Invoice
 from ml_connector.domain.ids import (
     AmazonOrderId,
     FinancialEventGroupId,
+    cancellation_key,
     credit_memo_key,
     invoice_key,
     journal_key,
@@ -42,9 +43,11 @@ from ml_connector.flow.mapping.charges import ChargeMapping
 from ml_connector.flow.normalize.fields import NormalizeError
 from ml_connector.flow.normalize.orders import normalize_order
 from ml_connector.flow.normalize.settlements import (
-    is_refund,
+    NON_REVERSAL_TYPES,
+    is_reversal,
     normalize_settlement,
     normalize_transaction,
+    transaction_type_of,
 )
 from ml_connector.flow.post.codec import PlannedDoc, dump_doc, load_credit_memo, load_invoice
 from ml_connector.run import crashpoints
@@ -62,6 +65,7 @@ from ml_connector.store import (
     plan_document,
     resolve_review_item,
     resolve_subject,
+    timeline,
 )
 from ml_connector.store.tables import Document
 
@@ -116,6 +120,8 @@ class Planner:
     mapping: ChargeMapping
     catalog: Catalog
     include_cogs: bool = False
+    #: Orders with a refund, claim or chargeback whose credit memo is not planned yet.
+    _uncredited: set[str] = field(default_factory=set, init=False, repr=False)
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
@@ -238,6 +244,8 @@ class Planner:
         with self._tx() as session:
             keys = self._existing_keys(session)
             open_items = self._open_invalid(session)
+            self._uncredited.clear()
+            self._uncredited.update(_uncredited_reversals(session, self.connection_id, keys))
             for row in list_raw_records(session, self.connection_id, RawKind.ORDER):
                 if only is not None and row.amazon_id not in only:
                     continue
@@ -268,6 +276,10 @@ class Planner:
     ) -> None:
         """An order updated after its invoice was planned: never mutate, record what differs."""
         if order.state is OrderState.CANCELLED and existing.state is DocumentState.POSTED:
+            if order.order_id in self._uncredited:
+                # Amazon's refund (or claim) for the order is here: its credit memo reverses the
+                # invoice with the refund's id; a cancellation memo now would reverse it twice.
+                return
             invoice = load_invoice(existing.payload)
             prior = self._credit_memos(session, invoice.amazon_order_id)
             day = order.last_updated.date()
@@ -311,7 +323,8 @@ class Planner:
             keys = self._existing_keys(session)
             open_items = self._open_invalid(session)
             for row in list_raw_records(session, self.connection_id, RawKind.TRANSACTION):
-                if not is_refund(row.payload):
+                if not is_reversal(row.payload):
+                    self._unknown_type(session, row.amazon_id, row.payload, summary)
                     continue
                 try:
                     refund = normalize_transaction(row.payload)
@@ -343,6 +356,16 @@ class Planner:
                     problem = _unreadable(RecordKind.TRANSACTION, row.amazon_id, exc)
                     self._quarantine(session, problem, summary)
                     continue
+                if (
+                    isinstance(result, Held)
+                    and result.code is HoldCode.OVER_CREDIT
+                    and invoice is not None
+                    and any(m.key == cancellation_key(invoice.amazon_order_id) for m in prior)
+                ):
+                    # The order was cancelled after invoicing and that memo already reversed it:
+                    # the refund is the same money going back, not a second reversal.
+                    self._covered_by_cancellation(session, row.amazon_id, invoice.amazon_order_id)
+                    continue
                 self._record(
                     session,
                     result,
@@ -353,6 +376,42 @@ class Planner:
                 )
                 if isinstance(result, CreditMemoDoc):
                     keys.add(result.key)
+
+    def _unknown_type(
+        self, session: Session, amazon_id: str, payload: Any, summary: PlanSummary
+    ) -> None:
+        """A transaction type we do not know that moves an order's money is never ignored."""
+        kind = transaction_type_of(payload)
+        if kind is None or kind in NON_REVERSAL_TYPES or _named(payload, "ORDER_ID") is None:
+            return
+        summary.count_held(HoldCode.AMBIGUOUS)
+        spelled = str(payload.get("transactionType"))
+        open_review_item(
+            session,
+            self.connection_id,
+            ReviewKind.ACCOUNTING_HOLD,
+            amazon_id,
+            f"transaction type {spelled!r} moves money of order {_named(payload, 'ORDER_ID')} "
+            "and is not one we know: whether it gives money back to the buyer (a credit memo) "
+            "is for a person to decide; its settlement journal books it by the charge mapping",
+            details={
+                "record": RecordKind.TRANSACTION.value,
+                "field": "transactionType",
+                "transaction_type": spelled,
+                "order_id": _named(payload, "ORDER_ID"),
+            },
+        )
+
+    def _covered_by_cancellation(self, session: Session, amazon_id: str, order_id: str) -> None:
+        if any(e.action == "reversal_covered" for e in timeline(session, amazon_id)):
+            return
+        append_event(
+            session,
+            self.connection_id,
+            "reversal_covered",
+            amazon_ids=[amazon_id, order_id, cancellation_key(AmazonOrderId(order_id))],
+            details={"reason": "already reversed by the cancellation credit memo"},
+        )
 
     # -- settlements → journals ----------------------------------------------------------------
 
@@ -427,17 +486,34 @@ def stored_transactions_by_group(
 
 
 def _named_group(payload: Any) -> str | None:
+    return _named(payload, "FINANCIAL_EVENT_GROUP_ID")
+
+
+def _named(payload: Any, name: str) -> str | None:
+    """A related identifier of a raw transaction, read defensively (any shape may come)."""
     identifiers = payload.get("relatedIdentifiers") if isinstance(payload, dict) else None
     if not isinstance(identifiers, list):
         return None
     for ident in identifiers:
         if (
             isinstance(ident, dict)
-            and ident.get("relatedIdentifierName") == "FINANCIAL_EVENT_GROUP_ID"
+            and ident.get("relatedIdentifierName") == name
             and isinstance(ident.get("relatedIdentifierValue"), str)
         ):
             return str(ident["relatedIdentifierValue"])
     return None
+
+
+def _uncredited_reversals(session: Session, connection_id: int, keys: set[str]) -> set[str]:
+    """Orders with a stored refund, claim or chargeback whose credit memo is not planned yet."""
+    orders: set[str] = set()
+    for row in list_raw_records(session, connection_id, RawKind.TRANSACTION):
+        if not is_reversal(row.payload):
+            continue
+        order_id = _named(row.payload, "ORDER_ID")
+        if order_id and credit_memo_key(AmazonOrderId(order_id), row.amazon_id) not in keys:
+            orders.add(order_id)
+    return orders
 
 
 def _unreadable(record: RecordKind, amazon_id: str, error: Exception) -> Unreadable:

@@ -198,12 +198,38 @@ def transaction_id_of(raw: Any) -> str | None:
     return None
 
 
+# Transaction types that give order money back to the buyer, each reversing the order's invoice
+# with a credit memo: refunds, A-to-z guarantee claims and chargebacks (v0 lists them as
+# RefundEventList, GuaranteeClaimEventList and ChargebackEventList, all in the ShipmentEvent
+# shape: reference/sp-api.md §4). Compared without case, spaces, hyphens or underscores.
+REVERSAL_TYPES = frozenset(
+    {"refund", "guaranteeclaim", "guaranteeclaimrefund", "atozguaranteeclaim", "chargeback",
+     "chargebackrefund"}
+)  # fmt: skip
+# Types that never reverse an invoice: the sale itself and money between Amazon and the seller.
+NON_REVERSAL_TYPES = frozenset(
+    {"shipment", "servicefee", "adjustment", "transfer", "reserve", "retrocharge",
+     "deferredtransaction", "disbursement", "debtrecovery", "loanservicing"}
+)  # fmt: skip
+
+
+def transaction_type_of(raw: Any) -> str | None:
+    """The type folded for comparison: `A-to-z Guarantee Claim` → `atozguaranteeclaim`."""
+    kind = raw.get("transactionType") if isinstance(raw, Mapping) else None
+    if not isinstance(kind, str):
+        return None
+    folded = "".join(ch for ch in kind.casefold() if ch.isalnum())
+    return folded or None
+
+
+def is_reversal(raw: Any) -> bool:
+    """True for a transaction that gives order money back to the buyer (REVERSAL_TYPES)."""
+    return transaction_type_of(raw) in REVERSAL_TYPES
+
+
 def is_refund(raw: Any) -> bool:
     """True for a `Refund` transaction, however Amazon spells the type's case."""
-    if not isinstance(raw, Mapping):
-        return False
-    kind = raw.get("transactionType")
-    return isinstance(kind, str) and kind.strip().casefold() == "refund"
+    return transaction_type_of(raw) == "refund"
 
 
 def normalize_transaction(raw: Mapping[str, Any], *, path: str = "") -> SettlementTransaction:

@@ -1,0 +1,162 @@
+"""Every money movement back to a buyer reverses the invoice once (simulators on loopback).
+
+An A-to-z guarantee claim is a refund by another name; a transaction type nobody knows that
+moves an order's money waits for a person; an order cancelled after invoicing and also refunded
+is reversed once, whichever Amazon reports first.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from ml_connector.flow.post.codec import load_credit_memo, load_invoice
+from ml_connector.pipeline import planner_for, poster_for
+from ml_connector.store import (
+    DocumentKind,
+    DocumentState,
+    RawKind,
+    ReviewKind,
+    get_raw_record,
+    list_raw_records,
+    timeline,
+    upsert_raw_record,
+)
+
+Seller = Any
+Factory = Callable[..., Seller]
+
+
+def _order_of(txn: dict[str, Any]) -> str:
+    return next(
+        str(r["relatedIdentifierValue"])
+        for r in txn["relatedIdentifiers"]
+        if r["relatedIdentifierName"] == "ORDER_ID"
+    )
+
+
+def _memos(seller: Seller, order_id: str) -> list[Any]:
+    return [
+        d
+        for d in seller.documents(DocumentKind.CREDIT_MEMO)
+        if d.amazon_source_id == order_id and d.state is not DocumentState.REJECTED
+    ]
+
+
+def test_an_a_to_z_claim_reverses_the_invoice_like_a_refund(sim_seller: Factory) -> None:
+    seller = sim_seller(orders=40)
+    seller.write_mapping()
+    claim = next(t for t in seller.world.transactions if t.get("transactionType") == "Refund")
+    claim["transactionType"] = "A-to-z Guarantee Claim"
+    claim["description"] = "A-to-z Guarantee Claim"
+    order_id = _order_of(claim)
+
+    seller.sync()
+
+    (memo,) = _memos(seller, order_id)
+    assert memo.state is DocumentState.POSTED
+    assert memo.payload["refund_transaction_id"] == claim["transactionId"]
+    with seller.rt.sessions() as session:
+        actions = {e.action for e in timeline(session, str(claim["transactionId"]))}
+    assert "planned" in actions
+
+
+def test_an_unknown_type_that_moves_order_money_waits_for_a_person(sim_seller: Factory) -> None:
+    seller = sim_seller(orders=40)
+    seller.write_mapping()
+    odd = next(t for t in seller.world.transactions if t.get("transactionType") == "Shipment")
+    odd["transactionType"] = "BuyerGoodwillCredit"
+
+    report = seller.sync()
+
+    items = {i.subject_amazon_id: i for i in seller.review(ReviewKind.ACCOUNTING_HOLD)}
+    item = items[str(odd["transactionId"])]
+    assert "BuyerGoodwillCredit" in item.reason
+    assert item.details["field"] == "transactionType"
+    assert item.details["order_id"] == _order_of(odd)
+    assert report.plan.waiting >= 1
+
+
+def _cancel(seller: Seller, order_id: str) -> None:
+    with seller.rt.sessions() as session, session.begin():
+        raw = get_raw_record(session, seller.connection_id, RawKind.ORDER, order_id)
+        assert raw is not None
+        payload = copy.deepcopy(dict(raw.payload))
+        payload["fulfillment"]["fulfillmentStatus"] = "CANCELLED"
+        payload["lastUpdatedTime"] = "2026-12-01T00:00:00Z"
+        upsert_raw_record(session, seller.connection_id, RawKind.ORDER, order_id, payload)
+
+
+def _take_refund(seller: Seller) -> tuple[str, dict[str, Any], str]:
+    """Remove a stored full refund (it has not happened yet); returns (id, payload, order)."""
+    with seller.rt.sessions() as session, session.begin():
+        row = next(
+            r
+            for r in list_raw_records(session, seller.connection_id, RawKind.TRANSACTION)
+            if r.payload.get("transactionType") == "Refund"
+        )
+        refund = (row.amazon_id, dict(row.payload), _order_of(dict(row.payload)))
+        session.delete(row)
+    return refund
+
+
+def _plan_and_post(seller: Seller) -> None:
+    with seller.connect() as ctx:
+        planner_for(seller.rt, ctx).plan_all()
+        poster_for(seller.rt, ctx).post_all()
+
+
+def test_cancelled_then_refunded_is_reversed_once_by_the_refunds_memo(
+    sim_seller: Factory,
+) -> None:
+    seller = sim_seller(orders=40)
+    seller.write_mapping()
+    seller.extract_and_plan(plan=False)
+    refund_id, refund, order_id = _take_refund(seller)
+    _plan_and_post(seller)
+    assert _memos(seller, order_id) == []
+    _cancel(seller, order_id)  # Amazon reports the cancellation and the refund together
+    with seller.rt.sessions() as session, session.begin():
+        upsert_raw_record(session, seller.connection_id, RawKind.TRANSACTION, refund_id, refund)
+    _plan_and_post(seller)
+    _plan_and_post(seller)
+
+    memos = _memos(seller, order_id)
+    # The refund's memo (with its id) comes first; a cancellation memo may follow only for what
+    # the refund left open (a partial refund of a cancelled order), never for more.
+    assert memos[0].payload["refund_transaction_id"] == refund_id
+    assert all(m.state is DocumentState.POSTED for m in memos)
+    (invoice,) = [
+        d for d in seller.documents(DocumentKind.INVOICE) if d.amazon_source_id == order_id
+    ]
+    credited = sum((load_credit_memo(m.payload).total for m in memos), Decimal(0))
+    assert credited == -load_invoice(invoice.payload).total, "reversed exactly once"
+    assert not [i for i in seller.review() if i.subject_amazon_id == order_id]
+
+
+def test_a_refund_after_a_posted_cancellation_memo_is_not_a_second_reversal(
+    sim_seller: Factory,
+) -> None:
+    seller = sim_seller(orders=40)
+    seller.write_mapping()
+    seller.extract_and_plan(plan=False)
+    refund_id, refund, order_id = _take_refund(seller)
+    _plan_and_post(seller)
+    _cancel(seller, order_id)
+    _plan_and_post(seller)
+    (cancellation,) = _memos(seller, order_id)
+    assert cancellation.state is DocumentState.POSTED
+    assert cancellation.payload["refund_transaction_id"] is None
+
+    with seller.rt.sessions() as session, session.begin():
+        upsert_raw_record(session, seller.connection_id, RawKind.TRANSACTION, refund_id, refund)
+    _plan_and_post(seller)
+    _plan_and_post(seller)
+
+    assert len(_memos(seller, order_id)) == 1
+    assert not [i for i in seller.review() if i.subject_amazon_id == order_id]
+    with seller.rt.sessions() as session:
+        covered = [e for e in timeline(session, refund_id) if e.action == "reversal_covered"]
+    assert len(covered) == 1, "said once, not once a cycle"
