@@ -69,9 +69,18 @@ KEY_FILE_ENV = "ML_CONNECTOR_KEY_FILE"
 HOME_ENV = "ML_CONNECTOR_HOME"
 
 
+def default_home() -> Path:
+    """The per-user data folder (XDG): ``$XDG_DATA_HOME/ml-connector``, else
+    ``~/.local/share/ml-connector``; the same whatever folder a command is run from."""
+    data = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(data) if data and Path(data).is_absolute() else Path.home() / ".local/share"
+    return base / "ml-connector"
+
+
 def home() -> Path:
-    """Where the default database and key file live (``./.ml-connector`` unless configured)."""
-    return Path(os.environ.get(HOME_ENV, ".ml-connector"))
+    """Where the default database and key file live: ``$ML_CONNECTOR_HOME`` or `default_home`."""
+    configured = os.environ.get(HOME_ENV, "").strip()
+    return Path(configured).expanduser() if configured else default_home()
 
 
 def default_database_url() -> str:

@@ -82,6 +82,8 @@ class ConnectionRow(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Set by `connection remove --keep-history`: credentials gone, audit and documents kept.
+    removed_at: Mapped[datetime | None]
 
 
 class StoredSecret(Base):

@@ -236,6 +236,11 @@ def test_duplicate_name_and_unknown_region_are_refused(home: Path, config_file: 
     again = _add(config_file)
     assert again.exit_code == 2
     assert "already exists" in again.stderr
-    region = _add(config_file, "--refresh-token-env", "EU=T_NA", name="other")
+    # Another seller (its own selling partner id), so only the region is wrong.
+    other = config_file.with_name("other.toml")
+    other.write_text(
+        config_file.read_text().replace("[oracle]", 'seller_id = "A2OTHER"\n\n[oracle]')
+    )
+    region = _add(other, "--refresh-token-env", "EU=T_NA", name="other")
     assert region.exit_code == 2
     assert "EU" in region.stderr

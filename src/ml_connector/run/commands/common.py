@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,16 +29,19 @@ from sqlalchemy.exc import OperationalError
 
 from ml_connector.context import (
     DATABASE_ENV,
+    HOME_ENV,
     KEY_FILE_ENV,
     Runtime,
     default_database_url,
+    default_home,
+    default_key_file,
     open_runtime,
 )
 from ml_connector.errors import ConfigError, ConnectorError
 from ml_connector.flow.mapping import MappingError
 from ml_connector.observability import configure_logging
 from ml_connector.remote.http.redact import default_redactor
-from ml_connector.store import NotFoundInStoreError
+from ml_connector.store import KEY_ENV_VAR, NotFoundInStoreError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -130,16 +134,34 @@ def runtime(ctx: typer.Context, *, require_key: bool = False) -> Iterator[Runtim
     url = options.database_url or default_database_url()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        folder = Path(str(parsed.database)).parent
-        if not folder.is_dir():
-            raise ConfigError(
-                f"the database folder {folder} does not exist: run `ml-connector init` first"
-            )
+        database = Path(str(parsed.database))
+        if not database.is_file():
+            # Never create an empty second store (with its own key) next to the real one.
+            raise ConfigError(f"no database at {database}: {not_initialised_hint()}")
+    key_file = options.key_file or default_key_file()
+    if require_key and not os.environ.get(KEY_ENV_VAR, "").strip() and not key_file.exists():
+        raise ConfigError(
+            f"no master key: {KEY_ENV_VAR} is unset and there is no key file at {key_file}; "
+            + not_initialised_hint()
+        )
     rt = open_runtime(url, key_file=options.key_file, require_key=require_key)
     try:
         yield rt
     finally:
         rt.close()
+
+
+def not_initialised_hint() -> str:
+    """Where we looked and why there, so "run init" never makes a second, empty store."""
+    configured = os.environ.get(HOME_ENV, "").strip()
+    if configured:
+        where = f"{HOME_ENV} is {configured}"
+    else:
+        where = f"{HOME_ENV} is unset, so the home is the per-user folder {default_home()}"
+    return (
+        f"{where}. Set {HOME_ENV} (or --db / --key-file) to the folder you initialised, or run "
+        "`ml-connector init` to create a new store there"
+    )
 
 
 def safe_url(url: str) -> str:

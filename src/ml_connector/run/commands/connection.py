@@ -8,18 +8,22 @@ the configuration, the mapping files it points at, and the presence of every cre
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import pydantic
 import typer
 from rich.table import Table
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from ml_connector.context import describe_endpoints, load_mappings
 from ml_connector.errors import ConfigError
 from ml_connector.flow.mapping import MappingError
 from ml_connector.input_files import CONNECTION_CONFIG, InputFileError, parse_toml, read_text, shown
 from ml_connector.run.commands.common import (
+    FAILURE_EXIT,
     USAGE_EXIT,
     JsonOption,
     fail,
@@ -31,21 +35,38 @@ from ml_connector.run.commands.common import (
     validation_lines,
 )
 from ml_connector.run.commands.connection_test import check_connection
-from ml_connector.run.commands.secrets_input import gather_secrets
+from ml_connector.run.commands.secrets_input import (
+    gather_chosen_secrets,
+    gather_secrets,
+    interactive,
+    needed_secret_names,
+)
 from ml_connector.store import (
     ConnectionConfig,
     ConnectionRow,
+    StoreError,
     add_connection,
+    append_event,
     connection_config,
     get_connection,
     list_connections,
+    list_leases,
     put_secret,
     secret_names,
     update_connection,
 )
+from ml_connector.store.connections import (
+    delete_connection,
+    documents_in_flight,
+    find_same_seller,
+    mark_connection_removed,
+    rename_connection,
+)
+from ml_connector.store.tables import Document, StoredSecret
 
 app = typer.Typer(
-    help="Add, inspect, test, enable and disable seller connections.", no_args_is_help=True
+    help="Add, change, test, rename, disable and remove seller connections.",
+    no_args_is_help=True,
 )
 app.command("test")(check_connection)
 
@@ -88,6 +109,62 @@ def _mapping_path(config_path: Path, key: str, value: str) -> str:
     if expanded.is_absolute():
         return value
     return os.path.abspath(config_path.parent / value)
+
+
+def validated_config(path: Path) -> ConnectionConfig:
+    """A configuration file checked as far as can be without a network call: the model, the
+    URLs credentials would go to, and the mapping files it names (for `add` and `update`)."""
+    config = load_config_file(path)
+    # A configured URL that credentials must not go to is refused before anything is stored.
+    urls = {"amazon"}
+    if config.oracle.base_url:
+        urls.add("oracle.base_url")
+    if config.oracle.identity_domain_url.startswith(("http://", "https://")):
+        urls.add("oracle.token_url")
+    refused = [
+        f"{key}: {text}"
+        for key, text in describe_endpoints(config).items()
+        if text.startswith("refused") and (key in urls or key.startswith("amazon."))
+    ]
+    if refused:
+        fail("; ".join(refused), code=USAGE_EXIT)
+    try:
+        load_mappings(config)
+    except MappingError as exc:
+        fail("mapping files refused: " + "; ".join(exc.problems), code=USAGE_EXIT)
+    return config
+
+
+def _name_taken(row: ConnectionRow) -> str:
+    if row.removed_at is not None:
+        return (
+            f"the name {row.name!r} belongs to a connection removed with its history kept "
+            f"(on {row.removed_at:%Y-%m-%d}): bring it back with `ml-connector connection "
+            f"restore {row.name}`, or choose another name"
+        )
+    return (
+        f"a connection named {row.name!r} already exists: change it with `ml-connector "
+        f"connection update {row.name} --config FILE` or `connection set-secret {row.name}`"
+    )
+
+
+def _same_seller(row: ConnectionRow, config: ConnectionConfig) -> str:
+    amazon = config.amazon
+    seller = (
+        f"Amazon seller {amazon.seller_id!r}"
+        if amazon.seller_id != "default"
+        else f"the Amazon seller of LWA app {amazon.lwa_client_id!r} (no amazon.seller_id)"
+    )
+    bu = config.oracle.business_unit
+    removed = " (removed with its history kept)" if row.removed_at is not None else ""
+    return (
+        f"connection {row.name!r}{removed} already keeps the books of {seller} "
+        f"in Oracle business unit {bu!r}; a second connection would post the same documents "
+        f"again. Change that one instead: `ml-connector connection update {row.name} --config "
+        f"FILE`, `connection set-secret {row.name}`"
+        + (f" (after `connection restore {row.name}`)" if removed else "")
+        + " (a different seller needs its own amazon.seller_id)"
+    )
 
 
 @app.command("add")
@@ -147,30 +224,17 @@ def _add(
     oracle_private_key_file: Path | None,
     as_json: bool,
 ) -> None:
-    config = load_config_file(config_path)
-    # A configured URL that credentials must not go to is refused before anything is stored.
-    urls = {"amazon"}
-    if config.oracle.base_url:
-        urls.add("oracle.base_url")
-    if config.oracle.identity_domain_url.startswith(("http://", "https://")):
-        urls.add("oracle.token_url")
-    refused = [
-        f"{key}: {text}"
-        for key, text in describe_endpoints(config).items()
-        if text.startswith("refused") and (key in urls or key.startswith("amazon."))
-    ]
-    if refused:
-        fail("; ".join(refused), code=USAGE_EXIT)
-    try:
-        load_mappings(config)
-    except MappingError as exc:
-        fail("mapping files refused: " + "; ".join(exc.problems), code=USAGE_EXIT)
+    config = validated_config(config_path)
     with runtime(ctx, require_key=True) as rt:
         keyring = rt.require_keyring()
         with rt.sessions() as session:
             # Refuse a duplicate name before asking for credentials the user would retype.
-            if any(row.name == name for row in list_connections(session)):
-                fail(f"a connection named {name!r} already exists", code=USAGE_EXIT)
+            for row in list_connections(session, include_removed=True):
+                if row.name == name:
+                    fail(_name_taken(row), code=USAGE_EXIT)
+            same = find_same_seller(session, config)
+            if same is not None:
+                fail(_same_seller(same, config), code=USAGE_EXIT)
         secrets = gather_secrets(
             config,
             lwa_client_secret_env=lwa_client_secret_env,
@@ -319,3 +383,368 @@ def enable(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> No
     Example: [bold]ml-connector connection enable acme-us[/bold]
     """
     handle_errors(_set_enabled)(ctx, name, True, as_json)
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(setting, before, after) for every setting that differs, in setting order."""
+    old, new = dict(_flatten(before)), dict(_flatten(after))
+    return [
+        (key, old.get(key, "(unset)"), new.get(key, "(unset)"))
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key)
+    ]
+
+
+def _orphaning(before: dict[str, Any], after: ConnectionConfig) -> list[str]:
+    """Changes that would leave the connection's documents under another seller's name."""
+    amazon = before.get("amazon") or {}
+    oracle = before.get("oracle") or {}
+    problems = []
+    if amazon.get("seller_id", "default") != after.amazon.seller_id:
+        problems.append(
+            f"amazon.seller_id {amazon.get('seller_id')!r} → {after.amazon.seller_id!r}"
+        )
+    gone = sorted(set(amazon.get("marketplace_ids") or []) - set(after.amazon.marketplace_ids))
+    if gone:
+        problems.append(f"marketplace(s) {', '.join(gone)} removed")
+    for key in ("business_unit", "pod", "region", "base_url", "ledger_id"):
+        if oracle.get(key) != getattr(after.oracle, key):
+            problems.append(f"oracle.{key} {oracle.get(key)!r} → {getattr(after.oracle, key)!r}")
+    return problems
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    name: NameArg,
+    config: Annotated[
+        Path, typer.Option("--config", help="The complete new settings as TOML, as for `add`.")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only show what would change.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Accept a change of seller, marketplaces or Oracle business unit, pod or "
+            "ledger although documents were already posted under the old ones.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace a connection's settings with a new TOML file, validated as `add` validates it.
+
+    Prints every setting that changes. Credentials are kept: change them with `set-secret`. A
+    change that would leave posted documents under another seller, marketplace or business unit
+    is refused unless --force.
+
+    Example: [bold]ml-connector connection update acme-us --config acme-us.toml --dry-run[/bold]
+    """
+    handle_errors(_update)(ctx, name, config, dry_run, force, as_json)
+
+
+def _update(
+    ctx: typer.Context, name: str, path: Path, dry_run: bool, force: bool, as_json: bool
+) -> None:
+    new = validated_config(path)
+    after = new.model_dump(mode="json")
+    with runtime(ctx) as rt, rt.sessions() as session, session.begin():
+        row = get_connection(session, name)
+        if row.removed_at is not None:
+            fail(f"connection {name!r} was removed: `connection restore {name}` first", code=2)
+        before = dict(row.config or {})
+        changes = _diff(before, after)
+        same = find_same_seller(session, new, exclude_id=row.id)
+        if same is not None:
+            fail(_same_seller(same, new), code=USAGE_EXIT)
+        documents = session.scalar(
+            select(func.count()).select_from(Document).where(Document.connection_id == row.id)
+        )
+        orphaning = _orphaning(before, new) if documents else []
+        if orphaning and not force:
+            fail(
+                f"connection {name!r} has {documents} document(s) posted or planned under its "
+                f"current settings; {'; '.join(orphaning)} would leave them behind. If this "
+                "corrects a mistake for the same seller, repeat with --force",
+                code=USAGE_EXIT,
+            )
+        missing = sorted(set(needed_secret_names(new)) - set(secret_names(session, row.id)))
+        if changes and not dry_run:
+            update_connection(session, row, config=new)
+            append_event(
+                session,
+                row.id,
+                "connection_updated",
+                details={"changed": [key for key, _, _ in changes], "forced": bool(orphaning)},
+            )
+    if as_json:
+        print_json(
+            {
+                "name": name,
+                "dry_run": dry_run,
+                "updated": bool(changes) and not dry_run,
+                "changes": [{"setting": k, "before": b, "after": a} for k, b, a in changes],
+                "missing_secrets": missing,
+            }
+        )
+        return
+    console = out()
+    if not changes:
+        console.print(f"Nothing to change: {shown(path)} matches connection {name!r}.")
+    else:
+        table = Table("setting", "before", "after", title=f"Changes to {name}")
+        for key, before_value, after_value in changes:
+            table.add_row(key, before_value, after_value)
+        console.print(table)
+        word = "would be updated (dry run: nothing stored)" if dry_run else "updated"
+        console.print(f"[green]✓[/green] connection {name!r} {word}", highlight=False)
+    for secret in missing:
+        console.print(
+            f"[yellow]missing credential[/yellow] {secret}: store it with "
+            f"[bold]ml-connector connection set-secret {name}[/bold] (see --help)",
+            highlight=False,
+        )
+
+
+@app.command("set-secret")
+def set_secret(
+    ctx: typer.Context,
+    name: NameArg,
+    lwa_client_secret_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the new LWA client secret.")
+    ] = None,
+    refresh_token_env: Annotated[
+        list[str] | None,
+        typer.Option(help="REGION=VARIABLE holding that region's new refresh token; repeatable."),
+    ] = None,
+    oracle_secret_env: Annotated[
+        str | None,
+        typer.Option(help="Environment variable holding the new Oracle client secret/password."),
+    ] = None,
+    oracle_private_key_file: Annotated[
+        Path | None, typer.Option(help="New PEM private key for oracle.auth = jwt_assertion.")
+    ] = None,
+    ask: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ask", help="Prompt (hidden input) for: lwa, oracle, or a region (NA, EU, FE)."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace stored credentials: a region's refresh token, the LWA or the Oracle secret, the
+    Oracle private key. The others are kept.
+
+    As with `add`, values come from environment variables or files named by the options, or from
+    a hidden prompt (--ask); never as option values.
+
+    Examples: [bold]ml-connector connection set-secret acme-us --refresh-token-env
+    EU=AMZ_EU_TOKEN[/bold] · [bold]ml-connector connection set-secret acme-us --ask oracle[/bold]
+    """
+    handle_errors(_set_secret)(
+        ctx,
+        name,
+        lwa_client_secret_env,
+        refresh_token_env or [],
+        oracle_secret_env,
+        oracle_private_key_file,
+        ask or [],
+        as_json,
+    )
+
+
+def _set_secret(
+    ctx: typer.Context,
+    name: str,
+    lwa_client_secret_env: str | None,
+    refresh_token_env: list[str],
+    oracle_secret_env: str | None,
+    oracle_private_key_file: Path | None,
+    ask: list[str],
+    as_json: bool,
+) -> None:
+    with runtime(ctx, require_key=True) as rt:
+        keyring = rt.require_keyring()
+        with rt.sessions() as session:
+            row = get_connection(session, name)
+            if row.removed_at is not None:
+                fail(f"connection {name!r} was removed: `connection restore {name}` first", code=2)
+            config = connection_config(row)
+            connection_id = row.id
+        secrets = gather_chosen_secrets(
+            config,
+            lwa_client_secret_env=lwa_client_secret_env,
+            refresh_token_envs=refresh_token_env,
+            oracle_secret_env=oracle_secret_env,
+            oracle_private_key_file=oracle_private_key_file,
+            ask=ask,
+        )
+        with rt.sessions() as session, session.begin():
+            for secret_name, value in secrets.items():
+                put_secret(session, keyring, connection_id, secret_name, value)
+            append_event(
+                session, connection_id, "credentials_replaced", details={"names": sorted(secrets)}
+            )
+    if as_json:
+        print_json({"name": name, "replaced": sorted(secrets)})
+        return
+    out().print(
+        f"[green]✓[/green] replaced {', '.join(sorted(secrets))} of connection {name!r} "
+        f"(stored encrypted). Next: [bold]ml-connector connection test {name}[/bold]",
+        highlight=False,
+    )
+
+
+@app.command("rename")
+def rename(
+    ctx: typer.Context,
+    name: NameArg,
+    new_name: Annotated[str, typer.Argument(help="The new name.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Give a connection a new name; its documents, credentials and audit trail stay with it.
+
+    Example: [bold]ml-connector connection rename acme acme-us[/bold]
+    """
+    handle_errors(_rename)(ctx, name, new_name, as_json)
+
+
+def _rename(ctx: typer.Context, name: str, new_name: str, as_json: bool) -> None:
+    with runtime(ctx) as rt, rt.sessions() as session, session.begin():
+        row = get_connection(session, name)
+        for other in list_connections(session, include_removed=True):
+            if other.name == new_name and other.id != row.id:
+                fail(_name_taken(other), code=USAGE_EXIT)
+        try:
+            rename_connection(session, row, new_name)
+        except StoreError as exc:
+            fail(str(exc), code=USAGE_EXIT)
+        append_event(session, row.id, "connection_renamed", details={"from": name, "to": new_name})
+    if as_json:
+        print_json({"name": new_name, "renamed_from": name})
+    else:
+        out().print(f"[green]✓[/green] connection {name!r} is now {new_name!r}", highlight=False)
+
+
+def _running(session: Session, connection_id: int) -> list[str]:
+    now = datetime.now(UTC)
+    return [
+        lease.stream
+        for lease in list_leases(session, connection_id)
+        if lease.owner
+        and lease.expires_at is not None
+        and (lease.expires_at if lease.expires_at.tzinfo else lease.expires_at.replace(tzinfo=UTC))
+        > now
+    ]
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    name: NameArg,
+    keep_history: Annotated[
+        bool,
+        typer.Option(
+            "--keep-history",
+            help="Delete only the credentials: keep the documents, their Oracle ids and the "
+            "Amazon records (`connection restore` brings the connection back).",
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove a connection. Refused while documents are on their way to Oracle or a sync runs.
+
+    Without --keep-history its credentials, Amazon records, documents, bindings and review items
+    are deleted and the name and seller are free again; the audit trail is append-only and stays
+    (findable with `audit show`). With --keep-history only the credentials are deleted. Oracle is
+    never changed.
+
+    Example: [bold]ml-connector connection remove acme-old --keep-history --yes[/bold]
+    """
+    handle_errors(_remove)(ctx, name, keep_history, yes, as_json)
+
+
+def _remove(ctx: typer.Context, name: str, keep_history: bool, yes: bool, as_json: bool) -> None:
+    with runtime(ctx) as rt, rt.sessions() as session, session.begin():
+        row = get_connection(session, name)
+        if row.removed_at is not None and keep_history:
+            fail(f"connection {name!r} was already removed (history kept)", code=USAGE_EXIT)
+        running = _running(session, row.id)
+        if running:
+            fail(
+                f"a sync of connection {name!r} is running ({', '.join(running)}): "
+                f"`connection disable {name}`, wait for it to end, then remove",
+                code=FAILURE_EXIT,
+            )
+        flight = documents_in_flight(session, row.id)
+        if flight:
+            counts = ", ".join(f"{count} {state}" for state, count in sorted(flight.items()))
+            fail(
+                f"connection {name!r} has {sum(flight.values())} document(s) on their way to "
+                f"Oracle ({counts}): let `ml-connector sync -c {name}` finish them (or "
+                "`review list` them), then remove",
+                code=FAILURE_EXIT,
+            )
+        if not yes:
+            what = (
+                "its credentials (history kept)"
+                if keep_history
+                else "its credentials, Amazon records and documents (the audit trail stays)"
+            )
+            if not interactive():
+                fail(f"removing {name!r} deletes {what}: add --yes to confirm", code=USAGE_EXIT)
+            if not typer.confirm(f"Remove connection {name!r} and {what}?", default=False):
+                raise typer.Exit(FAILURE_EXIT)
+        if keep_history:
+            session.execute(delete(StoredSecret).where(StoredSecret.connection_id == row.id))
+            mark_connection_removed(session, row)
+            append_event(session, row.id, "connection_removed", details={"keep_history": True})
+            deleted: dict[str, int] = {}
+        else:
+            deleted = delete_connection(session, row)
+    if as_json:
+        print_json({"name": name, "keep_history": keep_history, "deleted": deleted})
+        return
+    if keep_history:
+        out().print(
+            f"[green]✓[/green] removed connection {name!r}: credentials deleted, audit trail and "
+            f"documents kept (`connection restore {name}` brings it back)",
+            highlight=False,
+        )
+    else:
+        rows = ", ".join(f"{count} {table}" for table, count in sorted(deleted.items()))
+        out().print(
+            f"[green]✓[/green] removed connection {name!r}"
+            + (f": deleted {rows}" if rows else "")
+            + "; the audit trail stays (append-only)",
+            highlight=False,
+        )
+
+
+@app.command("restore")
+def restore(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
+    """Bring back a connection removed with --keep-history (disabled, without credentials).
+
+    Example: [bold]ml-connector connection restore acme-old[/bold]
+    """
+    handle_errors(_restore)(ctx, name, as_json)
+
+
+def _restore(ctx: typer.Context, name: str, as_json: bool) -> None:
+    with runtime(ctx) as rt, rt.sessions() as session, session.begin():
+        row = get_connection(session, name)
+        if row.removed_at is None:
+            fail(f"connection {name!r} is not removed", code=USAGE_EXIT)
+        row.removed_at = None
+        update_connection(session, row)
+        append_event(session, row.id, "connection_restored")
+    if as_json:
+        print_json({"name": name, "restored": True, "enabled": False})
+        return
+    out().print(
+        f"[green]✓[/green] restored connection {name!r} (disabled). Next: [bold]ml-connector "
+        f"connection set-secret {name} …[/bold], then [bold]connection enable {name}[/bold]",
+        highlight=False,
+    )

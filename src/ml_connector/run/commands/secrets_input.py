@@ -60,6 +60,16 @@ def _obtain(option: str, var: str | None, prompt: str) -> str:
     return value
 
 
+def _read_private_key(path: Path) -> str:
+    try:  # a regular UTF-8 file of at most 64 KiB (never /dev/zero or a FIFO)
+        pem = read_text(path, PRIVATE_KEY_FILE)
+    except InputFileError as exc:
+        raise ConfigError(f"--oracle-private-key-file {exc}") from None
+    if "PRIVATE KEY" not in pem:
+        raise ConfigError(f"--oracle-private-key-file {path}: not a PEM private key")
+    return pem
+
+
 def gather_secrets(
     config: ConnectionConfig,
     *,
@@ -94,17 +104,79 @@ def gather_secrets(
             raise ConfigError(
                 "oracle.auth is jwt_assertion: give --oracle-private-key-file PEM_FILE"
             )
-        try:  # a regular UTF-8 file of at most 64 KiB (never /dev/zero or a FIFO)
-            pem = read_text(oracle_private_key_file, PRIVATE_KEY_FILE)
-        except InputFileError as exc:
-            raise ConfigError(f"--oracle-private-key-file {exc}") from None
-        if "PRIVATE KEY" not in pem:
-            raise ConfigError(
-                f"--oracle-private-key-file {oracle_private_key_file}: not a PEM private key"
-            )
-        secrets[ORACLE_PRIVATE_KEY] = pem
+        secrets[ORACLE_PRIVATE_KEY] = _read_private_key(oracle_private_key_file)
     elif oracle_private_key_file is not None:
         raise ConfigError(
             "--oracle-private-key-file is only used when oracle.auth is jwt_assertion"
         )
     return secrets
+
+
+ASK_CHOICES = "lwa, oracle or a region (NA, EU, FE)"
+
+
+def gather_chosen_secrets(
+    config: ConnectionConfig,
+    *,
+    lwa_client_secret_env: str | None,
+    refresh_token_envs: list[str],
+    oracle_secret_env: str | None,
+    oracle_private_key_file: Path | None,
+    ask: list[str],
+) -> dict[str, str]:
+    """Only the credentials named (for `connection set-secret`), keyed by their stored name.
+
+    ``ask`` names credentials to prompt for with hidden input: ``lwa``, ``oracle`` or a region.
+    """
+    region_vars = parse_region_vars(refresh_token_envs)
+    asked = {word.strip().upper() for word in ask if word.strip()}
+    unknown_words = sorted(asked - {"LWA", "ORACLE", "NA", "EU", "FE"})
+    if unknown_words:
+        raise ConfigError(f"--ask {', '.join(unknown_words)}: name {ASK_CHOICES}")
+    regions = set(region_vars) | (asked & {"NA", "EU", "FE"})
+    unlisted = sorted(regions - set(config.amazon.regions))
+    if unlisted:
+        raise ConfigError(
+            f"region(s) {', '.join(unlisted)} are not in amazon.regions "
+            f"({', '.join(config.amazon.regions)}): add the region with `connection update` first"
+        )
+    if asked and not interactive():
+        raise ConfigError(
+            "--ask prompts for the value, but this is not a terminal: use the -env options"
+        )
+    secrets: dict[str, str] = {}
+    if lwa_client_secret_env is not None or "LWA" in asked:
+        secrets[LWA_CLIENT_SECRET] = _obtain(
+            "--lwa-client-secret-env", lwa_client_secret_env, "LWA client secret"
+        )
+    for region in sorted(regions):
+        secrets[refresh_token_name(region)] = _obtain(
+            f"--refresh-token-env {region}=VAR",
+            region_vars.get(region),
+            f"Amazon refresh token for region {region}",
+        )
+    if oracle_secret_env is not None or "ORACLE" in asked:
+        label = "Oracle password" if config.oracle.auth == "basic" else "Oracle client secret"
+        secrets[ORACLE_CLIENT_SECRET] = _obtain("--oracle-secret-env", oracle_secret_env, label)
+    if oracle_private_key_file is not None:
+        if config.oracle.auth != "jwt_assertion":
+            raise ConfigError(
+                "--oracle-private-key-file is only used when oracle.auth is jwt_assertion"
+            )
+        secrets[ORACLE_PRIVATE_KEY] = _read_private_key(oracle_private_key_file)
+    if not secrets:
+        raise ConfigError(
+            "name the credential(s) to replace: --lwa-client-secret-env VAR, --refresh-token-env "
+            "REGION=VAR, --oracle-secret-env VAR, --oracle-private-key-file PEM, or --ask "
+            f"({ASK_CHOICES}) for a hidden prompt"
+        )
+    return secrets
+
+
+def needed_secret_names(config: ConnectionConfig) -> list[str]:
+    """The stored names a configuration needs to sync."""
+    names = [LWA_CLIENT_SECRET, *(refresh_token_name(r) for r in config.amazon.regions)]
+    names.append(ORACLE_CLIENT_SECRET)
+    if config.oracle.auth == "jwt_assertion":
+        names.append(ORACLE_PRIVATE_KEY)
+    return names
