@@ -588,8 +588,31 @@ def _diff(
     for want, have in zip(expected, got, strict=True):
         lines = _first_difference(pick(want), pick(have))
         if lines:
-            return lines
+            moved = _moved_money(pick(want), pick(have)) if want.key[0] == "journal" else ""
+            return f"{lines}{moved}"
     return "(equal)"
+
+
+def _moved_money(want: Any, have: Any) -> str:
+    """Journal lines are positional: also say which accounts gained or lost money."""
+
+    def net(batch: Any) -> dict[str, Decimal]:
+        sums: dict[str, Decimal] = {}
+        for journal in batch.get("journals") or []:
+            for line in journal.get("lines") or []:
+                amount = Decimal(str(line.get("entered_dr") or 0))
+                amount -= Decimal(str(line.get("entered_cr") or 0))
+                sums[str(line.get("account"))] = sums.get(str(line.get("account")), Decimal(0))
+                sums[str(line.get("account"))] += amount
+        return sums
+
+    before, after = net(want), net(have)
+    changes = [
+        f"{account} {before.get(account, Decimal(0))} -> {after.get(account, Decimal(0))}"
+        for account in sorted(set(before) | set(after))
+        if before.get(account, Decimal(0)) != after.get(account, Decimal(0))
+    ]
+    return f" (net debit by account: {'; '.join(changes)})" if changes else ""
 
 
 def _first_difference(want: Any, have: Any, where: str = "") -> str:
