@@ -9,7 +9,9 @@ must hold no document twice; at the end, once Oracle is calm again and the worke
 up, it must hold every document once and the store must say each is posted.
 
 The fault draws and the kill delays come from seeded generators (``ML_CONNECTOR_CHAOS_SEED``), so
-a failing run can be repeated; ``ML_CONNECTOR_CHAOS_KILLS`` raises the number of kills.
+a failing run can be repeated. ``ML_CONNECTOR_CHAOS_KILLS`` sets the kills per round (once every
+document is posted further kills hit idle workers); ``ML_CONNECTOR_CHAOS_ROUNDS`` repeats the
+round with fresh books and the next seed.
 """
 
 from __future__ import annotations
@@ -40,12 +42,13 @@ from ml_connector import context as runtime_context
 from ml_connector.context import open_connection, open_runtime
 from ml_connector.flow.extract.pull import pull_finances, pull_orders
 from ml_connector.pipeline import planner_for, regions_and_marketplaces, sync_connection
-from ml_connector.store import KEY_ENV_VAR, DocumentKind, DocumentState
+from ml_connector.store import KEY_ENV_VAR, DocumentKind, DocumentState, make_engine
 from ml_connector_sim.amazon import AmazonWorld, running_amazon_sim
 from ml_connector_sim.amazon import RunningSim as AmazonSim
 from ml_connector_sim.oracle import Fault, FaultKind
 
-KILLS = int(os.environ.get("ML_CONNECTOR_CHAOS_KILLS", "20"))
+KILLS = int(os.environ.get("ML_CONNECTOR_CHAOS_KILLS", "20"))  # per round
+ROUNDS = int(os.environ.get("ML_CONNECTOR_CHAOS_ROUNDS", "1"))  # fresh books each (SQLite)
 SEED = int(os.environ.get("ML_CONNECTOR_CHAOS_SEED", "8"))
 REST = "/fscmRestApi/"
 SLOW_STEP = 0.05  # a slow import takes 6 steps: 0.3 s
@@ -131,13 +134,14 @@ def kill_workers(books: Books, rng: random.Random) -> tuple[int, int]:
         while not done and time.monotonic() < deadline:
             done, _ = os.waitpid(pid, os.WNOHANG)
             time.sleep(0.005)
+        if not done:
+            os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+            # The worker may have finished between the last look and the signal.
+            done = int(not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL))
         if done:
             finished += 1
         else:
-            os.kill(pid, signal.SIGKILL)
-            _, status = os.waitpid(pid, 0)
-            assert os.WIFSIGNALED(status)
-            assert os.WTERMSIG(status) == signal.SIGKILL
             kills += 1
         assert duplicates_in_oracle(books) == {"invoices": [], "credit_memos": [], "journals": []}
     return kills, finished
@@ -146,13 +150,38 @@ def kill_workers(books: Books, rng: random.Random) -> tuple[int, int]:
 def test_random_sigkills_under_a_flaky_oracle_leave_each_document_once(
     tmp_path: Path, database_url: str, amazon_world: AmazonWorld, amazon: AmazonSim
 ) -> None:
-    with running_books(tmp_path, amazon_world, database_url, leave_out=0, amazon=amazon) as books:
+    for round_ in range(ROUNDS):
+        workdir = tmp_path / f"round{round_}"
+        workdir.mkdir()
+        url = database_url
+        if url.startswith("sqlite:///"):
+            url = f"sqlite:///{workdir / 'store.db'}"
+        elif round_:
+            empty_schema(url)
+        one_round(workdir, url, amazon_world, amazon, seed=SEED + round_)
+
+
+def empty_schema(url: str) -> None:
+    """The test's own PostgreSQL database, emptied for the next round."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+    finally:
+        engine.dispose()
+
+
+def one_round(
+    workdir: Path, database_url: str, amazon_world: AmazonWorld, amazon: AmazonSim, *, seed: int
+) -> None:
+    with running_books(workdir, amazon_world, database_url, leave_out=0, amazon=amazon) as books:
         set_settle(books, SETTLE)
         extract_and_plan(books)
-        books.oracle.faults.reseed(SEED)
+        books.oracle.faults.reseed(seed)
         for fault in chaos_faults():
             books.oracle.add_fault(fault)
-        kills, finished = kill_workers(books, random.Random(SEED))
+        kills, finished = kill_workers(books, random.Random(seed))
         fired = dict(books.oracle.faults.fired)
         under_chaos = books.oracle_counts()
         books.oracle.faults.clear()
@@ -168,21 +197,18 @@ def test_random_sigkills_under_a_flaky_oracle_leave_each_document_once(
         docs = books.documents()
         assert [d.idempotency_key for d in docs if d.state is not DocumentState.POSTED] == []
         state = books.oracle.state
-        expected = {
-            DocumentKind.INVOICE: {o["orderId"] for o in shipped_orders(amazon_world)},
-            DocumentKind.JOURNAL: len(closed_groups(amazon_world)),
-            DocumentKind.CREDIT_MEMO: len(refunds(amazon_world)),
-        }
-        assert {t.number for t in state.invoices} == expected[DocumentKind.INVOICE]
-        assert len(state.journal_batches) == expected[DocumentKind.JOURNAL]
-        assert len(state.credit_memos) == expected[DocumentKind.CREDIT_MEMO]
+        invoices = {o["orderId"] for o in shipped_orders(amazon_world)}
+        journals, memos = len(closed_groups(amazon_world)), len(refunds(amazon_world))
+        assert {t.number for t in state.invoices} == invoices
+        assert len(state.journal_batches) == journals
+        assert len(state.credit_memos) == memos
         assert state.interface_errors == []
         posted = Counter(d.kind for d in docs)
-        assert posted[DocumentKind.INVOICE] == len(expected[DocumentKind.INVOICE])
-        assert posted[DocumentKind.JOURNAL] == expected[DocumentKind.JOURNAL]
-        assert posted[DocumentKind.CREDIT_MEMO] == expected[DocumentKind.CREDIT_MEMO]
+        assert posted[DocumentKind.INVOICE] == len(invoices)
+        assert posted[DocumentKind.JOURNAL] == journals
+        assert posted[DocumentKind.CREDIT_MEMO] == memos
         print(
-            f"chaos: {kills} kills, {finished} finished workers, Oracle held "
+            f"chaos seed {seed}: {kills} kills, {finished} finished workers, Oracle held "
             f"{under_chaos} (invoices, credit memos, batches) when the kills stopped; "
             f"faults fired {fired}"
         )
