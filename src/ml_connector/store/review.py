@@ -13,14 +13,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ml_connector.store.audit import refuse_secrets
+from ml_connector.store.audit import append_event, refuse_secrets
 from ml_connector.store.columns import utcnow
 from ml_connector.store.dialect import insert_or_ignore
-from ml_connector.store.errors import NotFoundInStoreError
+from ml_connector.store.errors import NotFoundInStoreError, StoreError
 from ml_connector.store.kinds import ReviewKind, ReviewStatus
 from ml_connector.store.tables import ReviewItem
 
-__all__ = ["list_review_items", "open_review_item", "resolve_review_item", "resolve_subject"]
+__all__ = [
+    "DISMISSED_PREFIX",
+    "dismiss_review_item",
+    "get_review_item",
+    "list_review_items",
+    "open_review_item",
+    "resolve_review_item",
+    "resolve_subject",
+]
+
+# A dismissed item is resolved with this resolution prefix and the person's note.
+DISMISSED_PREFIX = "dismissed: "
 
 
 def _open_item(
@@ -119,3 +130,41 @@ def list_review_items(
     if kind is not None:
         query = query.where(ReviewItem.kind == kind)
     return list(session.scalars(query.order_by(ReviewItem.id).limit(limit)))
+
+
+def get_review_item(session: Session, item_id: int) -> ReviewItem:
+    item = session.get(ReviewItem, item_id)
+    if item is None:
+        raise NotFoundInStoreError(
+            f"no review item #{item_id} (`ml-connector review list` shows the open ones)"
+        )
+    return item
+
+
+def dismiss_review_item(
+    session: Session, item_id: int, note: str, *, now: datetime | None = None
+) -> ReviewItem:
+    """Close an open item without a fix (a person decided nothing is to be done), audited.
+
+    Any kind can be dismissed, a change after posting included; the note is kept as the
+    resolution and in a ``dismissed`` audit event naming the item's Amazon id.
+    """
+    text = note.strip()
+    if not text:
+        raise StoreError("a dismissal needs a note saying why (--note TEXT)")
+    item = get_review_item(session, item_id)
+    if item.status is not ReviewStatus.OPEN:
+        raise StoreError(
+            f"review item #{item_id} is already closed ({item.resolution or 'resolved'})"
+        )
+    at = now or utcnow()
+    resolve_review_item(session, item.id, resolution=DISMISSED_PREFIX + text, now=at)
+    append_event(
+        session,
+        item.connection_id,
+        "dismissed",
+        amazon_ids=[item.subject_amazon_id],
+        details={"review_item": item.id, "kind": str(item.kind), "note": text},
+        at=at,
+    )
+    return item
