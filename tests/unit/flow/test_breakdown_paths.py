@@ -395,3 +395,44 @@ def test_formula_looking_text_that_reaches_fbdi_files_is_refused(section: str, v
         data["journal"]["ledger"] = value
     with pytest.raises(MappingError, match="spreadsheet formula"):
         parse_mapping(data, "charges.toml")
+
+
+def test_a_transaction_without_marketplace_takes_its_settlements_one_marketplace(
+    eu_mapping: ChargeMapping,
+) -> None:
+    fee = transaction("T2", "-5.00", [node("Expenses", "-5.00", node("Commission", "-5.00"))])
+    del fee["marketplaceDetails"]
+    settlement = normalize_settlement(group("80.00"), [transaction("T1", "85.00", NESTED), fee])
+    journal = plan_settlement_journal(settlement, eu_mapping)
+    assert isinstance(journal, JournalDoc), journal
+    # Amazon.de's cost center (EU → 20), as the other transaction says: 12.00 + 5.00.
+    assert lines_by_account(journal)["101.20.61000"] == (D("17.00"), D(0))
+    fee["sellingPartnerMetadata"] = {"marketplaceId": DE}
+    assert normalize_transaction(fee).marketplace_id == DE
+
+
+def test_no_marketplace_anywhere_holds_the_journal_naming_the_transaction(
+    eu_mapping: ChargeMapping,
+) -> None:
+    alone = transaction("T1", "85.00", NESTED)
+    del alone["marketplaceDetails"]
+    held = plan_settlement_journal(normalize_settlement(group("85.00"), [alone]), eu_mapping)
+    assert isinstance(held, Held)
+    assert held.code is HoldCode.AMBIGUOUS
+    assert "T1" in held.reason
+    unknown = transaction("T1", "85.00", NESTED)
+    unknown["marketplaceDetails"]["marketplaceId"] = "A0000NOTAMARKET"
+    held = plan_settlement_journal(normalize_settlement(group("85.00"), [unknown]), eu_mapping)
+    assert isinstance(held, Held)
+    assert "T1" in held.reason
+
+
+def test_a_closed_group_without_its_deposit_date_waits_for_it(eu_mapping: ChargeMapping) -> None:
+    undated = group("85.00")
+    del undated["FundTransferDate"]
+    held = plan_settlement_journal(
+        normalize_settlement(undated, [transaction("T1", "85.00", NESTED)]), eu_mapping
+    )
+    assert isinstance(held, Held)
+    assert held.code is HoldCode.AMBIGUOUS
+    assert "FundTransferDate" in held.reason

@@ -24,7 +24,7 @@ from ml_connector.domain.checks import (
 from ml_connector.domain.documents import Held, HoldCode, JournalDoc, JournalLine
 from ml_connector.domain.ids import journal_key
 from ml_connector.domain.money import ZERO, quantize
-from ml_connector.domain.settlements import GroupStatus, Settlement
+from ml_connector.domain.settlements import GroupStatus, Settlement, SettlementTransaction
 from ml_connector.flow.mapping import Catalog, ChargeMapping
 
 NET = "net"
@@ -143,17 +143,32 @@ def plan_settlement_journal(
         )
         reason = f"breakdowns not in the charge mapping: {where}"
         return _held(settlement, HoldCode.UNMAPPED_CHARGE, reason, tuple(unknown))
+    # A transaction that names no marketplace belongs to the settlement's one marketplace when
+    # every other transaction agrees on it; otherwise its cost center cannot be told.
+    named = {t.marketplace_id for t in settlement.released if mapping.places(t.marketplace_id)}
+    only_market = next(iter(named)) if len(named) == 1 else None
+
+    def market_of(txn: SettlementTransaction) -> str | None:
+        return txn.marketplace_id if txn.marketplace_id is not None else only_market
+
+    unplaced = [t.transaction_id for t in settlement.released if not mapping.places(market_of(t))]
+    if unplaced:
+        reason = (
+            "the cost center depends on the marketplace and these transactions name none we "
+            f"know (marketplaceDetails.marketplaceId): {', '.join(unplaced[:5])}"
+        )
+        return _held(settlement, HoldCode.AMBIGUOUS, reason, tuple(unplaced))
     lines = _Lines(mapping)
     for txn in settlement.released:
         for leaf in txn.leaves:
             target = mapping.target(leaf.path)
             assert target is not None  # unknown types were held above
             if target.invoiced is not None:
-                account = mapping.named("receivable_clearing", txn.marketplace_id)
+                account = mapping.named("receivable_clearing", market_of(txn))
                 label = "Order proceeds settled"
             else:
                 account = mapping.combination(
-                    target.natural_account, txn.marketplace_id, target.cost_center
+                    target.natural_account, market_of(txn), target.cost_center
                 )
                 label = target.label
             lines.credit(account, leaf.amount, label)
@@ -165,10 +180,16 @@ def plan_settlement_journal(
             return _held(settlement, HoldCode.UNMAPPED_SKU, problem)
     cash = mapping.named("cash_in_transit")
     lines.credit(cash, -settlement.total, f"Net payout, settlement {settlement.settlement_id}")
-    moment = settlement.fund_transfer_date or settlement.end
+    moment = settlement.fund_transfer_date
     day = accounting_date or (moment.date() if moment else None)
     if day is None:
-        return _held(settlement, HoldCode.AMBIGUOUS, "settlement has no end or transfer date")
+        # The journal is dated by the deposit; the group's end would be a guess that can fall
+        # in another period. Planning again once Amazon sends the date closes this by itself.
+        reason = (
+            f"settlement {settlement.settlement_id} is Closed but Amazon sent no "
+            "FundTransferDate (the deposit date the journal is dated by); it waits for it"
+        )
+        return _held(settlement, HoldCode.AMBIGUOUS, reason, (settlement.group_id,))
     config = mapping.journal
     journal = JournalDoc(
         key=journal_key(settlement.group_id),

@@ -131,6 +131,20 @@ class ChargeMapping:
             raise KeyError(f"account {name!r} is not configured in [accounts]")
         return str(value)
 
+    def places(self, marketplace_id: str | None) -> bool:
+        """Whether a record of this marketplace gets its cost center by rule, not by accident.
+
+        When marketplaces or regions have cost centers of their own, a record with no
+        marketplace id, or one that is neither listed nor a known Amazon marketplace, would
+        silently take the default: such a record is not placed.
+        """
+        centers = self.file.cost_centers
+        if not (centers.marketplaces or centers.regions):
+            return True
+        if not marketplace_id:
+            return False
+        return marketplace_id in centers.marketplaces or marketplace(marketplace_id) is not None
+
     def cost_center_for(self, marketplace_id: str | None) -> str:
         """Marketplace override, then the marketplace's region, then the default."""
         centers = self.file.cost_centers

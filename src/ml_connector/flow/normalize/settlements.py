@@ -260,8 +260,12 @@ def normalize_transaction(raw: Mapping[str, Any], *, path: str = "") -> Settleme
     related = _related(
         node, "relatedIdentifiers", "relatedIdentifierName", "relatedIdentifierValue"
     )
-    details = node.get("marketplaceDetails")
-    market = _optional_text(details, "marketplaceId") if details is not None else None
+    # `marketplaceDetails` and `sellingPartnerMetadata` both carry it; neither is required.
+    market = None
+    for holder in ("marketplaceDetails", "sellingPartnerMetadata"):
+        details = node.get(holder)
+        if details is not None and isinstance(details.value, Mapping):
+            market = market or _optional_text(details, "marketplaceId")
     posted = node.get("postedDate")
     return SettlementTransaction(
         transaction_id=TransactionId(transaction_id),
