@@ -21,6 +21,9 @@ their Amazon id (invoice → order id, credit memo → refund id, journal → se
   field, for invalid_data), and the exit status is 3 ("held");
 - a transaction whose breakdown tree is cut at a node (``breakdowns`` dropped, null or empty)
   says the same money more coarsely: its journal may split it otherwise but keeps the totals;
+- an order item whose tax statement (``tax`` or ``taxCollections``) is dropped, null or empty
+  says, validly, that the seller collects the tax: its invoice and credit memos may book the
+  tax on another account but keep the totals;
 - every open review item is about the record or its neighbours (its order, refund, group or
   settlement): one bad record does not put innocent ones in the queue;
 - nothing else is posted, the sync never crashes, and the exit status is 0 or 3.
@@ -411,6 +414,20 @@ def cuts_breakdown_tree(mutation: Mutation) -> bool:
     )
 
 
+def restates_tax_collector(mutation: Mutation) -> bool:
+    """An order item's tax statement (`tax` or `tax.taxCollections`) dropped, null or empty.
+
+    The Orders model's only collection model is MARKETPLACE_FACILITATOR, so no statement is a
+    valid statement that the seller collects (docs/amazon-vocabulary.md): the same tax moves
+    from tax clearing to sales tax payable. The record then says something else, validly; its
+    documents keep the clean run's totals."""
+    return (
+        mutation.kind == ORDER
+        and mutation.op in (DROP, NULL, EMPTY_LIST)
+        and mutation.path[-1] in ("tax", "taxCollections")
+    )
+
+
 def _invoice_key(invoice: Transaction) -> DocKey:
     reference = str(invoice.header.get("CrossReference") or "")
     return ("invoice", reference.removeprefix("amazon-order:") or invoice.number)
@@ -499,7 +516,7 @@ def check(
         elif not got:
             missing_derived.append(key)
         elif [d.numbers for d in got] != [d.numbers for d in expected] and (
-            not cuts_breakdown_tree(mutation)
+            not (cuts_breakdown_tree(mutation) or restates_tax_collector(mutation))
             or [d.totals for d in got] != [d.totals for d in expected]
         ):
             problems.append(

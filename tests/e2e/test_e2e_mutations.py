@@ -190,6 +190,25 @@ def test_the_checker_complains_about_wrong_books(seller: Seller) -> None:
     )
     assert any("posted with other numbers" in p for p in problems), problems
 
+    # A dropped tax statement may move the tax to another account, never change the invoice's
+    # total.
+    order = next(o for o in world.orders if o.get("orderItems"))
+    untaxed = Mutation(ORDER, str(order["orderId"]), ("orderItems", 0, "tax"), "drop")
+    derived = related_documents(world, ORDER, untaxed.amazon_id)
+    [invoice_key] = [k for k in derived if k[0] == "invoice"]
+    [invoice] = clean.documents[invoice_key]
+    retaxed = dataclasses.replace(invoice, numbers=invoice.numbers | {"lines": []})
+    moved_tax = dict(clean.documents) | {invoice_key: [retaxed]}
+    assert check(clean, dataclasses.replace(clean, documents=moved_tax), untaxed, derived) == []
+    other_total = dataclasses.replace(retaxed, totals=invoice.totals | {"amount": "0.01"})
+    problems = check(
+        clean,
+        dataclasses.replace(clean, documents=dict(clean.documents) | {invoice_key: [other_total]}),
+        untaxed,
+        derived,
+    )
+    assert any("posted with other numbers" in p for p in problems), problems
+
 
 # The strategy reads the seller's records at import time: the generator is seeded, so the
 # fixture's world has the same ids and shapes (only its dates follow the clock).
