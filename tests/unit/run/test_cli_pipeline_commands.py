@@ -45,24 +45,46 @@ def test_sync_posts_once_and_reconcile_matches(sim_seller: Factory) -> None:
     assert first["retry"] == 0
     assert first["posted"]["invoice"] >= 20
     assert first["settlements"], "closed settlements are reconciled in the same cycle"
-    assert {row["status"] for row in first["settlements"]} == {"matched"}
+    # Issue 10: a settlement paying an order held for its unmapped SKU is `incomplete` (it was
+    # `matched` before the order-level invariant ran); every other one is `matched`.
+    assert {row["status"] for row in first["settlements"]} <= {"matched", "incomplete"}
+    assert "matched" in {row["status"] for row in first["settlements"]}
     again = cli_json("sync", "demo", code=3)
     assert again["counts"]["posted"] == 0
     assert all(count == 1 for count in seller.oracle_numbers().values())
 
-    report = cli_json("reconcile", "-c", "demo")
+    # Exit 3: settlements are `incomplete` (orders held for review), none has a variance.
+    report = cli_json("reconcile", "-c", "demo", code=3)
     rows = report["settlements"]
     assert len(rows) == len(first["settlements"])
     for row in rows:
-        assert row["status"] == "matched", row
         assert row["variance"] in ("0", "0.00", "0.0"), row
         assert row["amazon_total"] == row["posted_total"]
-    one = rows[0]["settlement_id"]
+        invariants = row["invariants"]
+        assert invariants["journal_total"]["holds"] is True, row
+        assert invariants["report_total"]["holds"] is True, row
+        orders = invariants["proceeds"]["orders"]
+        if row["status"] == "incomplete":
+            # Only orders held for the SKU the seller's catalog leaves out, each with its item.
+            assert orders, row
+            assert row["held_orders"] == len(orders), row
+            assert {o["cause"] for o in orders} == {"held for review"}, row
+            assert all(
+                ref["kind"] == "unmapped_sku" for o in orders for ref in o["review_items"]
+            ), row
+            assert row["review_items"], row
+        else:
+            assert row["status"] == "matched", row
+            assert orders == [], row
+            assert invariants["proceeds"]["holds"] is True, row
+            assert invariants["clearing"]["holds"] is True, row
+    assert "incomplete" in {row["status"] for row in rows}, "the left-out SKU's orders show"
+    one = next(r["settlement_id"] for r in rows if r["status"] == "matched")
     assert [
         r["settlement_id"]
         for r in cli_json("reconcile", "-c", "demo", "--settlement", one)["settlements"]
     ] == [one]
-    human = cli("reconcile", "-c", "demo").stdout
+    human = cli("reconcile", "-c", "demo", code=3).stdout
     assert "Reconciliation" in human
     assert "matched" in human
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,7 +22,8 @@ from ml_connector.flow.mapping.charges import ChargeMapping
 from ml_connector.flow.normalize.fields import NormalizeError
 from ml_connector.flow.normalize.settlements import normalize_settlement
 from ml_connector.flow.plan import current_document, transactions_by_group
-from ml_connector.flow.post.codec import load_journal
+from ml_connector.flow.post.codec import load_credit_memo, load_invoice, load_journal
+from ml_connector.flow.reconcile.invariants import OrderBooks, ReviewRef, sale_footprint
 from ml_connector.flow.reconcile.report_link import (
     GroupPeriod,
     ReportLink,
@@ -32,11 +34,23 @@ from ml_connector.flow.reconcile.roles import roles_from_mapping
 from ml_connector.flow.reconcile.settlement import reconcile_settlement
 from ml_connector.store import (
     AuditAction,
+    DocumentKind,
     DocumentState,
     RawKind,
     RawRecord,
     append_event,
+    list_documents,
     list_raw_records,
+    list_review_items,
+)
+from ml_connector.store.tables import ReviewItem
+
+# Documents on their way to Oracle: not in the books yet, not lost either.
+_ON_THE_WAY = (
+    DocumentState.PLANNED,
+    DocumentState.SENDING,
+    DocumentState.RETRY,
+    DocumentState.WAITING,
 )
 
 
@@ -63,6 +77,56 @@ def _report_links(
         for row, settlement in closed
     ]
     return link_reports(groups, _stored_reports(session, connection_id))
+
+
+def _order_books(
+    session: Session, connection_id: int
+) -> tuple[dict[str, OrderBooks], dict[str, list[ReviewItem]]]:
+    """Every order's documents and open review items, by order id (a rejected document is in
+    neither: Oracle does not have it, and its review item says why)."""
+    invoices: dict[str, list[Any]] = {}
+    memos: dict[str, list[Any]] = {}
+    pending: dict[str, list[str]] = {}
+    for doc in list_documents(session, connection_id=connection_id):
+        if doc.kind is DocumentKind.JOURNAL:
+            continue
+        order_id = doc.amazon_source_id
+        if doc.state is DocumentState.POSTED:
+            if doc.kind is DocumentKind.INVOICE:
+                invoices.setdefault(order_id, []).append(load_invoice(doc.payload))
+            elif doc.kind is DocumentKind.CREDIT_MEMO:
+                memos.setdefault(order_id, []).append(load_credit_memo(doc.payload))
+        elif doc.state in _ON_THE_WAY:
+            pending.setdefault(order_id, []).append(doc.idempotency_key)
+    items: dict[str, list[ReviewItem]] = {}
+    for item in list_review_items(session, connection_id=connection_id):
+        items.setdefault(item.subject_amazon_id, []).append(item)
+    books = {
+        order_id: OrderBooks(
+            order_id=order_id,
+            invoices=tuple(invoices.get(order_id, ())),
+            credit_memos=tuple(memos.get(order_id, ())),
+            pending=tuple(pending.get(order_id, ())),
+            review=tuple(
+                ReviewRef(item.id, item.kind.value, item.reason) for item in items.get(order_id, ())
+            ),
+        )
+        for order_id in {*invoices, *memos, *pending, *items}
+    }
+    return books, items
+
+
+def _link_review_items(
+    items: Mapping[str, list[ReviewItem]], paid_in: Mapping[str, list[str]]
+) -> None:
+    """An order's open review items name the settlement(s) that paid it (details.settlements)."""
+    for order_id, settlement_ids in paid_in.items():
+        for item in items.get(order_id, ()):
+            details = dict(item.details) if isinstance(item.details, dict) else {}
+            wanted = sorted({*map(str, details.get("settlements") or ()), *settlement_ids})
+            if details.get("settlements") != wanted:
+                details["settlements"] = wanted
+                item.details = details
 
 
 def reconcile_connection(
@@ -93,6 +157,18 @@ def reconcile_connection(
         # Linking looks at every Closed group, even when only some are asked for: a report
         # claimed by one group is no candidate for another.
         links = _report_links(session, connection_id, closed)
+        books, items = _order_books(session, connection_id)
+        tied = {
+            memo.refund_transaction_id
+            for order in books.values()
+            for memo in order.credit_memos
+            if memo.refund_transaction_id
+        }
+        known_ids = {t["transactionId"] for ts in by_group.values() for t in ts if _has_id(t)}
+        footprints = {
+            row.amazon_id: sale_footprint(settlement, mapping, tied) for row, settlement in closed
+        }
+        paid_in: dict[str, list[str]] = {}
         for row, settlement in closed:
             if only is not None and not {row.amazon_id, settlement.settlement_id} & only:
                 continue
@@ -103,6 +179,7 @@ def reconcile_connection(
                 session, connection_id, journal_key(FinancialEventGroupId(row.amazon_id))
             )
             journal = load_journal(doc.payload) if doc is not None else None
+            order_ids = {str(t.order_id) for t in settlement.transactions if t.order_id}
             outcome = reconcile_settlement(
                 settlement,
                 journal,
@@ -112,14 +189,42 @@ def reconcile_connection(
                 report_id=link.report.report_id if link.report else None,
                 report_link=link.by,
                 report_missing=None if link.report else (link.reason or ""),
+                books={o: books.get(o) or OrderBooks(o) for o in order_ids},
+                elsewhere=_elsewhere(footprints, row.amazon_id, order_ids),
+                known_transaction_ids=known_ids,
             )
+            for order_id in outcome.held_orders:
+                paid_in.setdefault(order_id, []).append(str(settlement.settlement_id))
             summary: dict[str, Any] = outcome.to_json()
             summary.setdefault("settlement_id", str(settlement.settlement_id))
             summary["group_id"] = row.amazon_id
             results.append(summary)
             if record:
                 _record(session, connection_id, summary, doc.oracle_id if doc else None, now)
+        if record:
+            _link_review_items(items, paid_in)
     return results
+
+
+def _has_id(payload: Any) -> bool:
+    return isinstance(payload, dict) and isinstance(payload.get("transactionId"), str)
+
+
+def _elsewhere(
+    footprints: Mapping[str, Mapping[str, Mapping[str, Decimal]]],
+    group_id: str,
+    order_ids: set[str],
+) -> dict[str, dict[str, Decimal]]:
+    """What the other settlements' sale transactions settled for these orders, per bucket."""
+    out: dict[str, dict[str, Decimal]] = {}
+    for other, footprint in footprints.items():
+        if other == group_id:
+            continue
+        for order_id in order_ids & footprint.keys():
+            buckets = out.setdefault(order_id, {})
+            for bucket, amount in footprint[order_id].items():
+                buckets[bucket] = buckets.get(bucket, Decimal(0)) + amount
+    return out
 
 
 def _unreadable_group(group_id: str, error: NormalizeError) -> dict[str, Any]:
@@ -144,8 +249,21 @@ def _record(
         session,
         connection_id,
         AuditAction.RECONCILED,
-        amazon_ids=[str(summary["settlement_id"]), str(summary["group_id"])],
+        # The orders that differ are linked too: `audit show <order>` finds the settlement
+        # that paid it.
+        amazon_ids=[
+            str(summary["settlement_id"]),
+            str(summary["group_id"]),
+            *_differing_orders(summary),
+        ],
         oracle_ids=[oracle_id] if oracle_id else [],
         details=dict(summary),
         at=now,
     )
+
+
+def _differing_orders(summary: Mapping[str, Any]) -> list[str]:
+    proceeds = (summary.get("invariants") or {}).get("proceeds") or {}
+    orders = proceeds.get("orders") or []
+    ids = [str(o["order_id"]) for o in orders if not str(o["order_id"]).startswith("(")]
+    return list(dict.fromkeys(ids))

@@ -250,7 +250,10 @@ def reconcile_command(
     as_json: JsonOption = False,
 ) -> None:
     """Each Closed settlement: Amazon's total (group and settlement report) against what was
-    posted, with the variance by line type. Exit code 1 when any settlement does not match.
+    posted, with the variance by line type, and the four invariants (journal total, report
+    total, proceeds = invoices − credit memos, clearing accounts net to zero). Exit code 1 when
+    any settlement does not match, 3 when the only ones that do not are `incomplete` (orders
+    wait in the review queue).
 
     Example: [bold]ml-connector reconcile -c acme-us[/bold]
     """
@@ -268,7 +271,10 @@ def reconcile_command(
             print_json({"settlements": rows})
         else:
             print_reconciliation(rows)
-        if any(row.get("status") not in ("matched", "open") for row in rows):
+        statuses = {str(row.get("status")) for row in rows} - {"matched", "open"}
+        if statuses == {"incomplete"}:
+            raise typer.Exit(3)
+        if statuses:
             raise typer.Exit(1)
 
     handle_errors(go)()

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -14,7 +15,10 @@ from ml_connector.flow.extract.planner import plan_backfill
 from ml_connector.pipeline import Busy, SyncReport, run_cycle
 from ml_connector.pipeline import Progress as ProgressFn
 from ml_connector.run.commands.common import (
+    ConnectionFlag,
     JsonOption,
+    NameArgument,
+    connection_name,
     fail,
     handle_errors,
     out,
@@ -23,8 +27,6 @@ from ml_connector.run.commands.common import (
 )
 from ml_connector.run.scheduler import Scheduler
 from ml_connector.store import connection_config, get_connection, list_connections
-
-ConnectionArg = Annotated[str, typer.Argument(help="Connection name (see `connection list`).")]
 
 
 def report_json(report: SyncReport) -> dict[str, Any]:
@@ -68,6 +70,42 @@ def print_report(report: SyncReport) -> None:
     print_reconciliation(report.reconciliation)
 
 
+_INVARIANTS = (
+    ("journal_total", "journal"),
+    ("report_total", "report"),
+    ("proceeds", "proceeds"),
+    ("clearing", "clearing"),
+)
+
+
+def _mark(value: Any) -> str:
+    return {True: "✓", False: "✗"}.get(value, "-")
+
+
+def _invariant_marks(row: dict[str, Any]) -> str:
+    invariants = row.get("invariants")
+    if not isinstance(invariants, dict):
+        return "-"
+    return " ".join(
+        f"{label} {_mark((invariants.get(key) or {}).get('holds'))}" for key, label in _INVARIANTS
+    )
+
+
+def _order_lines(row: dict[str, Any], limit: int = 5) -> list[str]:
+    proceeds = (row.get("invariants") or {}).get("proceeds") or {}
+    orders = proceeds.get("orders") or []
+    lines = []
+    for order in orders[:limit]:
+        items = ", ".join(f"#{ref['id']}" for ref in order.get("review_items") or [])
+        lines.append(
+            f"  {order['order_id']}: {order['cause']}, Amazon {order['amazon']}, books "
+            f"{order['books']}" + (f" (review {items})" if items else "")
+        )
+    if len(orders) > limit:
+        lines.append(f"  … and {len(orders) - limit} more orders (--json lists them all)")
+    return lines
+
+
 def print_reconciliation(rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
@@ -79,6 +117,8 @@ def print_reconciliation(rows: list[dict[str, Any]]) -> None:
         "report total",
         "posted",
         "variance",
+        "invariants",
+        "orders held",
         title="Reconciliation",
     )
     for row in rows:
@@ -95,8 +135,18 @@ def print_reconciliation(rows: list[dict[str, Any]]) -> None:
             ),
             str(row.get("posted_total") or "-"),
             str(row.get("variance") or "-"),
+            _invariant_marks(row),
+            str(row.get("held_orders") or "-"),
         )
     out().print(table)
+    for row in rows:
+        if row.get("status") in ("matched", "open"):
+            continue
+        out().print(f"[yellow]{escape(str(row.get('settlement_id')))}[/yellow]:", highlight=False)
+        for note in row.get("notes") or []:
+            out().print(f"  {escape(str(note))}", highlight=False)
+        for line in _order_lines(row):
+            out().print(escape(line), highlight=False)
 
 
 def _pairs(counts: dict[str, int]) -> str:
@@ -128,7 +178,8 @@ def run_with_progress(rt: Runtime, name: str, *, since: datetime | None, show: b
 
 def sync(
     ctx: typer.Context,
-    connection: ConnectionArg,
+    name: NameArgument = None,
+    connection: ConnectionFlag = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run one cycle now: fetch from Amazon, plan, post to Oracle, reconcile.
@@ -136,16 +187,17 @@ def sync(
     Safe to run at any time and as often as you like: what is already in Oracle is never
     posted again. Example: [bold]ml-connector sync acme-us[/bold]
     """
-    handle_errors(_sync)(ctx, connection, None, as_json)
+    handle_errors(lambda: _sync(ctx, connection_name(name, connection), None, as_json))()
 
 
 def backfill(
     ctx: typer.Context,
-    connection: ConnectionArg,
     since: Annotated[
         datetime,
         typer.Option("--since", help="Read Amazon history from this date (UTC), e.g. 2026-01-01."),
     ],
+    name: NameArgument = None,
+    connection: ConnectionFlag = None,
     orders_per_day: Annotated[
         float,
         typer.Option("--orders-per-day", help="Your rough order volume, to cost the two paths."),
@@ -164,8 +216,9 @@ def backfill(
     when = since.replace(tzinfo=since.tzinfo or UTC)
 
     def go() -> None:
+        chosen = connection_name(name, connection)
         with runtime(ctx) as rt, rt.sessions() as session:
-            config = connection_config(get_connection(session, connection))
+            config = connection_config(get_connection(session, chosen))
         plan = plan_backfill(
             since=when,
             marketplace_ids=config.amazon.marketplace_ids,
@@ -189,7 +242,7 @@ def backfill(
             return
         if not as_json:
             out().print(plan.describe())
-        _sync(ctx, connection, when, as_json)
+        _sync(ctx, chosen, when, as_json)
 
     handle_errors(go)()
 
