@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 import typer
 
 from ml_connector.run import commands
+from ml_connector.run.commands.common import reflow_app_help
 
 app = typer.Typer(
     name="ml-connector",
@@ -23,12 +24,14 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 commands.register(app)
+reflow_app_help(app)
 
 
 def _load_plugins() -> None:
     for ep in entry_points(group="ml_connector.commands"):
         sub = ep.load()
         if isinstance(sub, typer.Typer):
+            reflow_app_help(sub)
             app.add_typer(sub, name=ep.name)
 
 

@@ -16,9 +16,11 @@ from ml_connector_sim.amazon.marketplaces import DEFAULT_CODES
 from ml_connector_sim.amazon.scenario import ScenarioError, load_scenario, save_scenario
 from ml_connector_sim.amazon.world import seller_catalog
 
+DEFAULT_PORT = 8600  # the Oracle simulator's is 8100: both can run side by side
+
 
 def serve(
-    port: int = typer.Option(8000, help="TCP port on 127.0.0.1."),
+    port: int = typer.Option(DEFAULT_PORT, help="TCP port on 127.0.0.1."),
     scenario: Path | None = typer.Option(
         None, help="Scenario JSON file (docs/scenario.md). Without it a seller is generated."
     ),
@@ -48,9 +50,16 @@ def serve(
     """Serve an Amazon SP-API look-alike on 127.0.0.1.
 
     LWA is at /auth/o2/token; SP-API routes are at the root (all regions) and under /na, /eu,
-    /fe (one region each). Any non-empty client id, secret and refresh token work unless
-    --strict; generated worlds list amzn1.application-oa2-client.simulator / sim-client-secret /
-    Atzr|sim-refresh-token-<region>.
+    /fe (one region each).
+
+    Accepted credentials: any non-empty LWA client id, client secret and refresh token, unless
+    --strict. With --strict only those the scenario lists; a generated world lists client id
+    amzn1.application-oa2-client.simulator, client secret sim-client-secret and the refresh
+    tokens Atzr|sim-refresh-token-NA (EU, FE).
+
+    Point a connection at it with amazon.base_urls = {NA = "http://127.0.0.1:8600/na"} (/eu,
+    /fe), amazon.lwa_token_url = "http://127.0.0.1:8600/auth/o2/token" and, with
+    --time-scale N, amazon.rate_limit_scale = N (docs/cli.md).
 
     Examples:
 

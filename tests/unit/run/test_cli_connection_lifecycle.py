@@ -294,3 +294,22 @@ def test_remove_keep_history_keeps_the_audit_and_restore_brings_it_back(
     shown = json.loads(_cli("connection", "show", "acme", "--json").stdout)
     assert shown["enabled"] is False
     assert shown["secrets"] == []
+
+
+def test_a_new_oracle_secret_set_with_set_secret_is_used_by_the_next_sync(
+    sim_seller: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Oracle's identity domain now only accepts a rotated secret: the stored one is refused.
+    seller = sim_seller(orders=12, oracle_clients={"ml-connector-demo": "rotated-VALUE-42"})
+    seller.write_mapping()
+    refused = _cli("sync", "demo", "--json")
+    assert refused.exit_code not in (0, 3), refused.output
+    assert not seller.oracle_numbers()
+    monkeypatch.setenv("ROTATED_ORACLE", "rotated-VALUE-42")
+    stored = _cli("connection", "set-secret", "-c", "demo", "--oracle-secret-env", "ROTATED_ORACLE")
+    assert stored.exit_code == 0, stored.output
+    synced = _cli("sync", "-c", "demo", "--json")
+    assert synced.exit_code in (0, 3), synced.output
+    assert json.loads(synced.stdout)["counts"]["posted"] > 0
+    assert seller.oracle_numbers()
+    assert all(count == 1 for count in seller.oracle_numbers().values())

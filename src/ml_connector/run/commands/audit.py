@@ -39,7 +39,7 @@ def show(
         ),
     ],
     connection: Annotated[
-        str | None, typer.Option("--connection", help="Only this connection.")
+        str | None, typer.Option("--connection", "-c", help="Only this connection.")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:

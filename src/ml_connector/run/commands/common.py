@@ -9,14 +9,18 @@ wrong" (a file, a name, a missing key); 1 means "we tried and something failed".
 from __future__ import annotations
 
 import functools
+import inspect
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TextIO, TypeVar, cast
 
@@ -56,12 +60,90 @@ JsonOption = Annotated[
 ]
 
 
+NameArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="NAME", help="Connection name, e.g. acme-us (or -c NAME).", show_default=False
+    ),
+]
+ConnectionFlag = Annotated[
+    str | None,
+    typer.Option(
+        "--connection",
+        "-c",
+        help="Connection name (instead of the NAME argument).",
+        show_default=False,
+    ),
+]
+
+
+def connection_name(name: str | None, flag: str | None) -> str:
+    """The connection named by the NAME argument or by -c/--connection (one of them)."""
+    if name and flag and name != flag:
+        fail(f"two connections named: {name!r} and -c {flag!r}; give one", code=USAGE_EXIT)
+    chosen = name or flag
+    if not chosen:
+        fail("name the connection: NAME or -c NAME (`ml-connector connection list`)", code=2)
+    return chosen
+
+
 @dataclass(frozen=True)
 class GlobalOptions:
     """`--db` and `--key-file` as given before the command name (None: the context.py default)."""
 
     database_url: str | None = None
     key_file: Path | None = None
+
+
+def installed_version() -> str:
+    try:
+        return package_version("ml-connector")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ml-connector {installed_version()}")
+        raise typer.Exit(0)
+
+
+def reflow_help(text: str) -> str:
+    """Help text with the docstring's line breaks inside a paragraph removed.
+
+    Typer's rich help keeps every newline of a docstring, so a docstring wrapped at 100 columns
+    breaks sentences in the middle on any other terminal width. Paragraphs (blank-line separated)
+    and bullet lines ("- ", "* ", "· ") stay; rich wraps the rest to the terminal.
+    """
+    paragraphs = []
+    for paragraph in re.split(r"\n\s*\n", inspect.cleandoc(text)):
+        lines: list[str] = []
+        for line in paragraph.splitlines():
+            stripped = line.strip()
+            if lines and not re.match(r"^(?:[-*•·]|\d+\.)\s", stripped):
+                lines[-1] = f"{lines[-1]} {stripped}"
+            else:
+                lines.append(line.rstrip())
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
+def reflow_app_help(app: typer.Typer) -> None:
+    """`reflow_help` on every command and group of ``app`` (sub-apps included)."""
+    if isinstance(app.info.help, str):
+        app.info.help = reflow_help(app.info.help)
+    for command in app.registered_commands:
+        text = command.help if isinstance(command.help, str) else inspect.getdoc(command.callback)
+        if text:
+            command.help = reflow_help(text)
+    for group in app.registered_groups:
+        if isinstance(group.help, str):
+            group.help = reflow_help(group.help)
+        if group.typer_instance is not None:
+            reflow_app_help(group.typer_instance)
+    callback = app.registered_callback
+    if callback is not None and isinstance(callback.help, str):
+        callback.help = reflow_help(callback.help)
 
 
 def global_callback(
@@ -96,6 +178,15 @@ def global_callback(
     ] = "warning",
     log_json: Annotated[
         bool, typer.Option("--log-json", help="Write log lines as JSON (for log shippers).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the installed version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
     ] = False,
 ) -> None:
     # Logs go to stderr so that stdout carries only what a command prints (tables or --json).

@@ -25,7 +25,10 @@ from ml_connector.input_files import CONNECTION_CONFIG, InputFileError, parse_to
 from ml_connector.run.commands.common import (
     FAILURE_EXIT,
     USAGE_EXIT,
+    ConnectionFlag,
     JsonOption,
+    NameArgument,
+    connection_name,
     fail,
     handle_errors,
     iso,
@@ -69,8 +72,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.command("test")(check_connection)
-
-NameArg = Annotated[str, typer.Argument(help="Connection name, e.g. acme-us.")]
 
 
 def load_config_file(path: Path) -> ConnectionConfig:
@@ -170,10 +171,11 @@ def _same_seller(row: ConnectionRow, config: ConnectionConfig) -> str:
 @app.command("add")
 def add(
     ctx: typer.Context,
-    name: NameArg,
     config: Annotated[
         Path, typer.Option("--config", help="Non-secret settings as TOML (see docs/cli.md).")
     ],
+    name: NameArgument = None,
+    connection: ConnectionFlag = None,
     lwa_client_secret_env: Annotated[
         str | None,
         typer.Option(help="Environment variable holding the LWA client secret."),
@@ -204,7 +206,7 @@ def add(
     """
     handle_errors(_add)(
         ctx,
-        name,
+        connection_name(name, connection),
         config,
         lwa_client_secret_env,
         refresh_token_env or [],
@@ -316,12 +318,17 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 
 @app.command("show")
-def show(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
+def show(
+    ctx: typer.Context,
+    name: NameArgument = None,
+    connection: ConnectionFlag = None,
+    as_json: JsonOption = False,
+) -> None:
     """One connection's settings and the *names* of its stored credentials (never the values).
 
     Example: [bold]ml-connector connection show acme-us[/bold]
     """
-    handle_errors(_show)(ctx, name, as_json)
+    handle_errors(_show)(ctx, connection_name(name, connection), as_json)
 
 
 def _show(ctx: typer.Context, name: str, as_json: bool) -> None:
@@ -368,21 +375,31 @@ def _set_enabled(ctx: typer.Context, name: str, enabled: bool, as_json: bool) ->
 
 
 @app.command("disable")
-def disable(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
+def disable(
+    ctx: typer.Context,
+    name: NameArgument = None,
+    connection: ConnectionFlag = None,
+    as_json: JsonOption = False,
+) -> None:
     """Stop syncing a connection (its data and credentials are kept).
 
     Example: [bold]ml-connector connection disable acme-us[/bold]
     """
-    handle_errors(_set_enabled)(ctx, name, False, as_json)
+    handle_errors(_set_enabled)(ctx, connection_name(name, connection), False, as_json)
 
 
 @app.command("enable")
-def enable(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
+def enable(
+    ctx: typer.Context,
+    name: NameArgument = None,
+    connection: ConnectionFlag = None,
+    as_json: JsonOption = False,
+) -> None:
     """Resume syncing a disabled connection.
 
     Example: [bold]ml-connector connection enable acme-us[/bold]
     """
-    handle_errors(_set_enabled)(ctx, name, True, as_json)
+    handle_errors(_set_enabled)(ctx, connection_name(name, connection), True, as_json)
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -416,10 +433,11 @@ def _orphaning(before: dict[str, Any], after: ConnectionConfig) -> list[str]:
 @app.command("update")
 def update(
     ctx: typer.Context,
-    name: NameArg,
     config: Annotated[
         Path, typer.Option("--config", help="The complete new settings as TOML, as for `add`.")
     ],
+    name: NameArgument = None,
+    connection: ConnectionFlag = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only show what would change.")
     ] = False,
@@ -441,7 +459,7 @@ def update(
 
     Example: [bold]ml-connector connection update acme-us --config acme-us.toml --dry-run[/bold]
     """
-    handle_errors(_update)(ctx, name, config, dry_run, force, as_json)
+    handle_errors(_update)(ctx, connection_name(name, connection), config, dry_run, force, as_json)
 
 
 def _update(
@@ -510,7 +528,8 @@ def _update(
 @app.command("set-secret")
 def set_secret(
     ctx: typer.Context,
-    name: NameArg,
+    name: NameArgument = None,
+    connection: ConnectionFlag = None,
     lwa_client_secret_env: Annotated[
         str | None, typer.Option(help="Environment variable holding the new LWA client secret.")
     ] = None,
@@ -544,7 +563,7 @@ def set_secret(
     """
     handle_errors(_set_secret)(
         ctx,
-        name,
+        connection_name(name, connection),
         lwa_client_secret_env,
         refresh_token_env or [],
         oracle_secret_env,
@@ -599,15 +618,24 @@ def _set_secret(
 @app.command("rename")
 def rename(
     ctx: typer.Context,
-    name: NameArg,
-    new_name: Annotated[str, typer.Argument(help="The new name.")],
+    first: Annotated[str, typer.Argument(metavar="NAME", help="The connection's name now.")],
+    second: Annotated[
+        str | None, typer.Argument(metavar="NEW_NAME", help="The new name.", show_default=False)
+    ] = None,
+    connection: ConnectionFlag = None,
     as_json: JsonOption = False,
 ) -> None:
     """Give a connection a new name; its documents, credentials and audit trail stay with it.
 
-    Example: [bold]ml-connector connection rename acme acme-us[/bold]
+    Examples: [bold]ml-connector connection rename acme acme-us[/bold] ·
+    [bold]ml-connector connection rename -c acme acme-us[/bold]
     """
-    handle_errors(_rename)(ctx, name, new_name, as_json)
+    old: str = connection if connection is not None and second is None else first
+    new: str | None = first if connection is not None and second is None else second
+    old = connection_name(old, connection)
+    if new is None:
+        fail("name the new name: `connection rename NAME NEW_NAME`", code=USAGE_EXIT)
+    handle_errors(_rename)(ctx, old, new, as_json)
 
 
 def _rename(ctx: typer.Context, name: str, new_name: str, as_json: bool) -> None:
@@ -642,7 +670,8 @@ def _running(session: Session, connection_id: int) -> list[str]:
 @app.command("remove")
 def remove(
     ctx: typer.Context,
-    name: NameArg,
+    name: NameArgument = None,
+    connection: ConnectionFlag = None,
     keep_history: Annotated[
         bool,
         typer.Option(
@@ -663,7 +692,7 @@ def remove(
 
     Example: [bold]ml-connector connection remove acme-old --keep-history --yes[/bold]
     """
-    handle_errors(_remove)(ctx, name, keep_history, yes, as_json)
+    handle_errors(_remove)(ctx, connection_name(name, connection), keep_history, yes, as_json)
 
 
 def _remove(ctx: typer.Context, name: str, keep_history: bool, yes: bool, as_json: bool) -> None:
@@ -724,12 +753,17 @@ def _remove(ctx: typer.Context, name: str, keep_history: bool, yes: bool, as_jso
 
 
 @app.command("restore")
-def restore(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
+def restore(
+    ctx: typer.Context,
+    name: NameArgument = None,
+    connection: ConnectionFlag = None,
+    as_json: JsonOption = False,
+) -> None:
     """Bring back a connection removed with --keep-history (disabled, without credentials).
 
     Example: [bold]ml-connector connection restore acme-old[/bold]
     """
-    handle_errors(_restore)(ctx, name, as_json)
+    handle_errors(_restore)(ctx, connection_name(name, connection), as_json)
 
 
 def _restore(ctx: typer.Context, name: str, as_json: bool) -> None:

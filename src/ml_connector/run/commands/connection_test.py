@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Literal
 
 import typer
 from rich.markup import escape
@@ -24,7 +24,10 @@ from ml_connector.remote.http.redact import default_redactor
 from ml_connector.remote.oracle.client import FusionClient
 from ml_connector.run.commands.common import (
     FAILURE_EXIT,
+    ConnectionFlag,
     JsonOption,
+    NameArgument,
+    connection_name,
     handle_errors,
     out,
     print_json,
@@ -58,10 +61,15 @@ def _lwa_failure(region: str, exc: ConnectorError) -> str:
     if code == "invalid_grant":
         return (
             f"Amazon refused the refresh token for {region}: the seller must authorise the app "
-            "again in Seller Central, then store the new token with `connection add`"
+            "again in Seller Central, then store the new token with `ml-connector connection "
+            f"set-secret NAME --refresh-token-env {region}=VARIABLE`"
         )
     if code in ("invalid_client", "unauthorized_client"):
-        return "Amazon refused the app's LWA client id or client secret"
+        return (
+            "Amazon refused the app's LWA client id or client secret: correct amazon.lwa_client_id "
+            "with `connection update` or the secret with `connection set-secret NAME "
+            "--lwa-client-secret-env VARIABLE`"
+        )
     if isinstance(exc, AuthError):
         return f"Amazon refused the app's credentials for {region} ({_remote_reason(exc)})"
     return f"could not reach Amazon's login service ({_remote_reason(exc)})"
@@ -225,14 +233,17 @@ def run_checks(rt: Runtime, name: str) -> list[Check]:
     except NotFoundInStoreError as exc:
         if "no connection" in str(exc):
             raise
-        return [Check("Store", "credentials", "failed", f"{exc}; run `connection add` again")]
+        return [
+            Check("Store", "credentials", "failed", f"{exc}; store it with `connection set-secret`")
+        ]
     except (ConfigError, StoreError) as exc:
         return [Check("Store", "configuration", "failed", str(exc))]
 
 
 def check_connection(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Connection name, e.g. acme-us.")],
+    name: NameArgument = None,
+    connection: ConnectionFlag = None,
     as_json: JsonOption = False,
 ) -> None:
     """Try both sides of a connection with read-only calls and say what works.
@@ -243,7 +254,7 @@ def check_connection(
 
     Example: [bold]ml-connector connection test acme-us[/bold]
     """
-    handle_errors(_test)(ctx, name, as_json)
+    handle_errors(_test)(ctx, connection_name(name, connection), as_json)
 
 
 def _test(ctx: typer.Context, name: str, as_json: bool) -> None:
