@@ -175,7 +175,7 @@ class ProceedsCheck:
             "difference": str(self.difference),
             "orders_in_settlement": self.order_count,
             "orders_differing": len(self.orders),
-            "orders_held": len(self.held),
+            "orders_held": len({o.order_id for o in self.held}),
             "orders": [order.to_json() for order in self.orders],
         }
 

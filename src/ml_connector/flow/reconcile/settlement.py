@@ -346,13 +346,14 @@ def _order_notes(proceeds: ProceedsCheck, clearing: ClearingCheck) -> list[str]:
     """The named causes of (c) and (d); those that only wait for a person start ``incomplete:``."""
     notes: list[str] = []
     held = proceeds.held
+    count = len({o.order_id for o in held})
     if held:
         items = sorted({ref.item_id for o in held for ref in o.review})
         listed = f" (review items {', '.join(map(str, items[:10]))}" + (
             f" and {len(items) - 10} more)" if len(items) > 10 else ")"
         )
         notes.append(
-            f"{_HELD_NOTE} {len(held)} order{'s' if len(held) != 1 else ''} of this settlement "
+            f"{_HELD_NOTE} {count} order{'s' if count != 1 else ''} of this settlement "
             f"held for review or not yet posted{listed if items else ''}"
         )
     wrong = proceeds.wrong
