@@ -333,6 +333,44 @@ def _group_states(session: Session, connection_id: int) -> list[GroupState]:
     return states
 
 
+GROUP_HISTORY_STREAM = "finances-history-start"
+"""Where the first finances sync started listing groups: later syncs never list further back,
+so the books hold the same settlement history whichever sync read it (issue 10, Scope 8)."""
+
+OPEN_GROUP_LOOKBACK = timedelta(days=60)
+"""A group stays Open for up to weeks: later syncs re-list every group started this long before
+the watermark, so a group still Open is listed (and re-read) again."""
+
+
+def _oldest_group_start(session: Session, connection_id: int) -> datetime | None:
+    starts = [
+        _aware_time(row.payload.get("FinancialEventGroupStart"))
+        for row in list_raw_records(session, connection_id, RawKind.GROUP)
+        if isinstance(row.payload, dict)
+    ]
+    known = [start for start in starts if start is not None]
+    return min(known) if known else None
+
+
+def _listing_start(
+    session: Session, connection_id: int, initial_start: datetime, now: datetime
+) -> datetime:
+    """The first sync lists from ``initial_start`` and records it; a later one lists from the
+    watermark minus ``OPEN_GROUP_LOOKBACK``, never before the first sync's start. (A store
+    synced before the start was recorded takes its oldest stored group's start, or this
+    sync's ``initial_start``.)"""
+    watermark = get_cursor(session, connection_id, GROUPS_STREAM)
+    history = get_cursor(session, connection_id, GROUP_HISTORY_STREAM)
+    if history is None:
+        history = initial_start
+        if watermark is not None:
+            history = _oldest_group_start(session, connection_id) or initial_start
+        advance_cursor(session, connection_id, GROUP_HISTORY_STREAM, history, now=now)
+    if watermark is None:
+        return history
+    return max(watermark - OPEN_GROUP_LOOKBACK, history)
+
+
 def pull_finances(
     sessions: sessionmaker[Session],
     connection_id: int,
@@ -348,12 +386,7 @@ def pull_finances(
     is new, still Open, or closed recently enough that Amazon may still post into it (48 h)."""
     summary = PullSummary()
     with _tx(sessions) as session:
-        watermark = None if since else get_cursor(session, connection_id, GROUPS_STREAM)
-    # A group stays Open for up to weeks: re-list everything that started within the overlap
-    # before the oldest group that was still open, approximated by watermark - 60 days.
-    started_after = (
-        since or (watermark - timedelta(days=60) if watermark else None) or initial_start
-    )
+        started_after = since or _listing_start(session, connection_id, initial_start, now)
     owner: dict[str, SpApiClient] = {}  # each region lists only its own groups
     for client in clients.values():
         records = [
