@@ -31,6 +31,8 @@ from ml_connector.store import (
     transition,
 )
 from ml_connector.store.secrets import get_secret
+from ml_connector_sim.amazon import SimOptions, running_amazon_sim
+from ml_connector_sim.oracle import running_oracle_sim
 
 runner = CliRunner()
 
@@ -313,3 +315,43 @@ def test_a_new_oracle_secret_set_with_set_secret_is_used_by_the_next_sync(
     assert json.loads(synced.stdout)["counts"]["posted"] > 0
     assert seller.oracle_numbers()
     assert all(count == 1 for count in seller.oracle_numbers().values())
+
+
+def test_a_revoked_refresh_token_names_set_secret_and_a_new_token_fixes_it(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with (
+        running_amazon_sim(options=SimOptions(strict_credentials=True)) as amazon,
+        running_oracle_sim() as oracle,
+    ):
+        urls = f'base_urls = {{NA = "{amazon.region_url("na")}"}}\n'
+        urls += f'lwa_token_url = "{amazon.token_url}"'
+        text = (
+            config_toml_for_examples(
+                extra_amazon=urls, extra_oracle=f'base_url = "{oracle.base_url}"'
+            )
+            .replace("amzn1.application-oa2-client.test", "amzn1.application-oa2-client.simulator")
+            .replace(
+                'identity_domain_url = "idcs-123"', f'identity_domain_url = "{oracle.base_url}"'
+            )
+        )
+        config = tmp_path / "sim.toml"
+        config.write_text(text)
+        monkeypatch.setenv("T_LWA", "sim-client-secret")
+        monkeypatch.setenv("T_NA", "Atzr|revoked-VALUE")
+        assert _add(config).exit_code == 0
+        tested = _cli("connection", "test", "-c", "acme", "--json")
+        assert tested.exit_code == 1
+        login = {(c["system"], c["check"]): c for c in json.loads(tested.stdout)["checks"]}[
+            ("Amazon NA", "login")
+        ]
+        assert login["status"] == "failed"
+        assert "connection set-secret NAME --refresh-token-env NA=VARIABLE" in login["message"]
+        assert "connection add" not in login["message"]
+        monkeypatch.setenv("NEW_NA", "Atzr|sim-refresh-token-na")
+        stored = _cli("connection", "set-secret", "acme", "--refresh-token-env", "NA=NEW_NA")
+        assert stored.exit_code == 0, stored.output
+        again = _cli("connection", "test", "acme", "--json")
+        checks = {(c["system"], c["check"]): c for c in json.loads(again.stdout)["checks"]}
+        assert checks[("Amazon NA", "login")]["status"] == "ok"
+        assert checks[("Amazon NA", "orders")]["status"] == "ok"
