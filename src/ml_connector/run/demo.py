@@ -9,20 +9,23 @@ two mapping files — and then runs one ordinary sync.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import httpx
 from sqlalchemy.orm import Session
 
+from ml_connector.domain.marketplaces import marketplace
 from ml_connector.errors import ConfigError
 from ml_connector.store import (
     AmazonSettings,
@@ -142,6 +145,66 @@ def catalog_mapping_from_seller_catalog(
     return skipped
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """Which marketplaces a scenario sells on, and which of them the demo connection covers."""
+
+    marketplaces: dict[str, list[str]] = field(default_factory=dict)
+    """Region → marketplace ids the connection lists (the scenario's, grouped by region)."""
+    orders: dict[str, int] = field(default_factory=dict)
+    """The scenario's orders per marketplace id."""
+    unknown: list[str] = field(default_factory=list)
+    """Marketplace ids this product does not know: their orders cannot be read."""
+
+    @property
+    def covered(self) -> list[str]:
+        return [m for ids in self.marketplaces.values() for m in ids]
+
+
+def marketplace_of(order: object) -> str | None:
+    channel = order.get("salesChannel") if isinstance(order, dict) else None
+    value = channel.get("marketplaceId") if isinstance(channel, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def scenario_coverage(scenario: Path) -> Coverage:
+    """The marketplaces of a scenario file (its ``marketplaceIds`` and every order's), grouped
+    by region. Read after the simulator has loaded (and so checked) the file."""
+    data = json.loads(scenario.read_text(encoding="utf-8"))
+    orders = Counter(m for m in map(marketplace_of, data.get("orders") or []) if m is not None)
+    listed = [m for m in data.get("marketplaceIds") or [] if isinstance(m, str)]
+    by_region: dict[str, list[str]] = {}
+    unknown: list[str] = []
+    for marketplace_id in dict.fromkeys([*listed, *sorted(orders)]):
+        known = marketplace(marketplace_id)
+        if known is None:
+            unknown.append(marketplace_id)
+            continue
+        ids = by_region.setdefault(known.region.value, [])
+        if known.marketplace_id not in ids:
+            ids.append(known.marketplace_id)
+    return Coverage(by_region, dict(orders), unknown)
+
+
+def add_missing_customers(charges: Path, marketplace_ids: Sequence[str]) -> list[str]:
+    """Give the demo's copy of the example charge mapping an Oracle customer for every covered
+    marketplace it lacks (the simulated Oracle has ``AMZ-<country>`` for each); returns them."""
+    text = charges.read_text(encoding="utf-8")
+    added = []
+    for marketplace_id in marketplace_ids:
+        known = marketplace(marketplace_id)
+        if known is None or f"[customers.{marketplace_id}]" in text:
+            continue
+        text += (
+            f"\n[customers.{marketplace_id}]     # {known.name.lower()}, added by the demo\n"
+            f'account_number = "AMZ-{known.country}"\n'
+            f'site_number = "AMZ-{known.country}-BILL"\n'
+        )
+        added.append(marketplace_id)
+    charges.write_text(text, encoding="utf-8")
+    return added
+
+
 def simulator_config(
     endpoints: SimEndpoints,
     *,
@@ -149,9 +212,17 @@ def simulator_config(
     charges: Path,
     regions: Sequence[str] = ("NA", "EU", "FE"),
     time_scale: float = DEMO_TIME_SCALE,
+    marketplaces_by_region: Mapping[str, Sequence[str]] | None = None,
 ) -> ConnectionConfig:
-    """A connection whose Amazon and Oracle are the simulators (loopback base URLs)."""
-    marketplaces = [m for region in regions for m in DEMO_MARKETPLACES[region]]
+    """A connection whose Amazon and Oracle are the simulators (loopback base URLs).
+
+    ``marketplaces_by_region`` (a scenario's, see ``scenario_coverage``) replaces the generated
+    seller's marketplaces, so the connection reads every order the scenario has."""
+    if marketplaces_by_region is not None:
+        regions = [r for r, ids in marketplaces_by_region.items() if ids]
+        marketplaces = [m for r in regions for m in marketplaces_by_region[r]]
+    else:
+        marketplaces = [m for region in regions for m in DEMO_MARKETPLACES[region]]
     return ConnectionConfig(
         amazon=AmazonSettings(
             regions=list(regions),
@@ -206,7 +277,9 @@ def prepare_mappings(
     workdir: Path, *, mapping: Path | None, charges: Path | None = None
 ) -> tuple[Path, Path, list[str]]:
     """The catalog mapping (given, or derived from the seller's catalog) and the charge mapping."""
-    charges_path = workdir / "charges.toml"
+    # The copy keeps the file's suffix: it says whether the mapping is TOML or YAML.
+    suffix = charges.suffix if charges is not None and charges.suffix else ".toml"
+    charges_path = workdir / f"charges{suffix}"
     shutil.copyfile(charges or example_file("charges.toml"), charges_path)
     if mapping is not None:
         return mapping, charges_path, []
