@@ -17,10 +17,14 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from ml_connector.domain.documents import JournalDoc
-from ml_connector.flow.accounting import plan_settlement_journal
-from ml_connector.flow.mapping import ChargeMapping
-from ml_connector.flow.normalize import normalize_settlement
+from ml_connector.domain.documents import CreditMemoDoc, InvoiceDoc, JournalDoc
+from ml_connector.flow.accounting import (
+    plan_invoice,
+    plan_refund_credit_memo,
+    plan_settlement_journal,
+)
+from ml_connector.flow.mapping import Catalog, ChargeMapping
+from ml_connector.flow.normalize import normalize_order, normalize_settlement
 from ml_connector.flow.post.codec import dump_doc
 from ml_connector.flow.reconcile.report_link import (
     GroupPeriod,
@@ -196,7 +200,7 @@ def _transactions(shapes: Any) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def store(
-    tmp_path: Path, shapes: Any, mapping: ChargeMapping
+    tmp_path: Path, shapes: Any, mapping: ChargeMapping, catalog: Catalog
 ) -> Iterator[tuple[sessionmaker[Session], int]]:
     engine = make_engine(sqlite_url(tmp_path / "store.db"))
     migrate(engine)
@@ -219,8 +223,34 @@ def store(
         )
         transition(session, doc, DocumentState.SENDING, now=NOW)
         transition(session, doc, DocumentState.POSTED, oracle_id="GL-1", now=NOW)
+        # Issue 10: reconciliation also checks the order's invoice and credit memo (proceeds =
+        # invoices − credit memos), so the books hold them, posted, as a sync would leave them.
+        for kind, order_doc in _order_documents(shapes, settlement, mapping, catalog):
+            planned, _ = plan_document(
+                session, connection_id, order_doc.key, kind, ORDER_ID, dump_doc(order_doc)
+            )
+            transition(session, planned, DocumentState.SENDING, now=NOW)
+            transition(session, planned, DocumentState.POSTED, oracle_id=order_doc.key, now=NOW)
     yield sessions, connection_id
     engine.dispose()
+
+
+ORDER_ID = "111-0000001-0000001"
+
+
+def _order_documents(
+    shapes: Any, settlement: Any, mapping: ChargeMapping, catalog: Catalog
+) -> list[tuple[DocumentKind, InvoiceDoc | CreditMemoDoc]]:
+    raw = shapes.order(
+        ORDER_ID,
+        [shapes.item("MUG-01", 2, "25.00", shipping="4.99", promotion="-2.00", tax="2.24")],
+    )
+    invoice = plan_invoice(normalize_order(raw), catalog, mapping)
+    assert isinstance(invoice, InvoiceDoc)
+    refund = next(t for t in settlement.transactions if t.transaction_type == "Refund")
+    memo = plan_refund_credit_memo(refund, invoice, mapping)
+    assert isinstance(memo, CreditMemoDoc)
+    return [(DocumentKind.INVOICE, invoice), (DocumentKind.CREDIT_MEMO, memo)]
 
 
 def _store_report(

@@ -490,6 +490,7 @@ def check_clearing(
     ids_here = {t.transaction_id for t in settlement.released}
     held_orders = {o.order_id for o in proceeds.held}
     sales = sale_footprint(settlement, mapping, tied)
+    by_order = _order_lines(settlement)
     out: list[ClearingAccount] = []
     for natural, name in clearing_accounts(mapping).items():
         if name == _RECEIVABLE_CLEARING:
@@ -519,7 +520,7 @@ def check_clearing(
             part += _doc_net(tied_here, natural)
             documents += part
             if order_id in held_orders:
-                own = [t for t in settlement.released if str(t.order_id) == order_id]
+                own = by_order.get(order_id, [])
                 held += part - total(_on_account(t, mapping, natural) for t in own)
         out.append(ClearingAccount(name, natural, journal_net, documents, held))
     return ClearingCheck(tuple(out))

@@ -10,6 +10,7 @@ the same figures.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -189,7 +190,7 @@ def reconcile_connection(
                 report_id=link.report.report_id if link.report else None,
                 report_link=link.by,
                 report_missing=None if link.report else (link.reason or ""),
-                books={o: books.get(o) or OrderBooks(o) for o in order_ids},
+                books=_settlement_books(settlement, books, items),
                 elsewhere=_elsewhere(footprints, row.amazon_id, order_ids),
                 known_transaction_ids=known_ids,
             )
@@ -204,6 +205,31 @@ def reconcile_connection(
         if record:
             _link_review_items(items, paid_in)
     return results
+
+
+def _settlement_books(
+    settlement: Settlement,
+    books: Mapping[str, OrderBooks],
+    items: Mapping[str, list[ReviewItem]],
+) -> dict[str, OrderBooks]:
+    """The books of the settlement's orders, each with the review items about its own
+    transactions too (a transaction type the product does not know is held under its id)."""
+    out = {}
+    transactions: dict[str, list[str]] = {}
+    for txn in settlement.transactions:
+        if txn.order_id:
+            transactions.setdefault(str(txn.order_id), []).append(txn.transaction_id)
+    for order_id, ids in transactions.items():
+        order = books.get(order_id) or OrderBooks(order_id)
+        known = {ref.item_id for ref in order.review}
+        extra = tuple(
+            ReviewRef(item.id, item.kind.value, item.reason)
+            for txn_id in ids
+            for item in items.get(txn_id, ())
+            if item.id not in known
+        )
+        out[order_id] = replace(order, review=order.review + extra) if extra else order
+    return out
 
 
 def _has_id(payload: Any) -> bool:
