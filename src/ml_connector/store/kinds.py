@@ -66,6 +66,7 @@ class ReviewKind(StrEnum):
     INVALID_DATA = "invalid_data"  # Amazon sent something we cannot read
     ACCOUNTING_HOLD = "accounting_hold"  # an invariant or an ambiguity stops the document
     CHANGED_AFTER_POSTING = "changed_after_posting"  # Amazon changed a record we already posted
+    ORACLE_JOB_WAITING = "oracle_job_waiting"  # an import's ESS job waits for a person in Oracle
 
 
 class ReviewStatus(StrEnum):

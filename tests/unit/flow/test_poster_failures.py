@@ -22,6 +22,7 @@ from ml_connector.store import (
     bindings_for,
     get_document,
     put_secret,
+    timeline,
     transition,
 )
 from ml_connector.store.secrets import ORACLE_CLIENT_SECRET
@@ -230,3 +231,29 @@ def test_rejected_journal_reason_quotes_oracles_error_line(sim_seller: Factory) 
     (item,) = seller.review(ReviewKind.ORACLE_REJECTED)
     assert "ended in error" in item.reason, item.reason
     assert "line(s) imported" not in item.reason
+
+
+def test_an_import_job_waiting_for_a_person_opens_a_review_item_at_once(
+    sim_seller: Factory,
+) -> None:
+    seller = sim_seller(orders=40)
+    seller.extract_and_plan()
+    seller.oracle.add_fault(
+        Fault(FaultKind.HTTP_503, path="receivablesInvoices", method="POST", times=None)
+    )
+    # The first import's ESS job goes on HOLD in Oracle (someone must release it).
+    seller.oracle.add_fault(Fault(FaultKind.ESS_HOLD, path="erpintegrations", times=1))
+    with seller.connect() as ctx:
+        poster(seller, ctx).post_all()  # one poll
+    (item,) = seller.review(ReviewKind.ORACLE_JOB_WAITING)
+    assert "HOLD" in item.reason
+    assert "Scheduled Processes" in item.reason
+    key = str(item.details["key"])
+    (waiting,) = [d for d in seller.documents() if d.idempotency_key == key]
+    assert waiting.state.value == "sending", "stays in flight on its request"
+    with seller.connect() as ctx:
+        poster(seller, ctx).post_all()  # the next poll: still waiting, one item, not resent
+    assert len(seller.review(ReviewKind.ORACLE_JOB_WAITING)) == 1
+    with seller.rt.sessions() as session:
+        submitted = [e for e in timeline(session, key) if e.action == "submitted"]
+    assert len(submitted) == 1

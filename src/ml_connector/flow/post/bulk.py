@@ -32,6 +32,7 @@ from ml_connector.flow.post.outbox import (
 from ml_connector.remote.oracle import (
     AutoInvoiceParameters,
     ImportFailed,
+    ImportNeedsAttention,
     ImportStillRunning,
     JournalImportParameters,
     autoinvoice_files,
@@ -190,6 +191,10 @@ class BulkPosting(OutboxSteps):
             )
         try:
             created = finish(request_id)
+        except ImportNeedsAttention as waiting:
+            _log.warning("post.import.needs_attention", request_id=request_id, label=label)
+            self.needs_attention(docs, waiting)
+            return  # stays `sending` on this request: never submitted again
         except ImportStillRunning:
             _log.info("post.import.still_running", request_id=request_id, label=label)
             return  # stays `sending`; recovery resumes waiting on the same request id
@@ -242,7 +247,9 @@ class BulkPosting(OutboxSteps):
         except RemoteError:
             found = None
         if found is None:
-            self._failed(doc.id, exc, summary)
+            # Quote this document's own rejected rows, not the whole file's.
+            number = str(doc.payload.get("batch_name") or doc.payload.get("transaction_number"))
+            self._failed(doc.id, exc.for_document(number), summary)
             return
         oracle_id, number = found
         self._posted(doc.id, oracle_id, number, summary, created=True)

@@ -39,6 +39,7 @@ from ml_connector.flow.post.oracle_docs import PostingProfile, invoice_payload
 from ml_connector.observability import metrics
 from ml_connector.remote.oracle import BulkImports, ImportStillRunning, Receivables
 from ml_connector.remote.oracle.client import may_have_landed
+from ml_connector.remote.oracle.imports import ImportNeedsAttention
 from ml_connector.run import crashpoints
 from ml_connector.store import (
     AuditAction,
@@ -228,6 +229,34 @@ class OutboxSteps:
         metrics.documents_posted.labels(kind=kind.value).inc()
         crashpoints.hit(f"post.{kind.value}.recorded")
 
+    def needs_attention(self, docs: Sequence[Document], waiting: ImportNeedsAttention) -> None:
+        """An import's ESS job waits for a person: say so at once (review item + audit), and
+        keep the documents in flight on the same request (never submitted again)."""
+        with self._tx() as session:
+            for doc in docs:
+                _, created = open_review_item(
+                    session,
+                    self._connection_id,
+                    ReviewKind.ORACLE_JOB_WAITING,
+                    doc.amazon_source_id,
+                    waiting.message,
+                    details={
+                        "key": doc.idempotency_key,
+                        "request_id": waiting.request_id,
+                        "states": [state.value for state in waiting.states],
+                    },
+                )
+                if created:
+                    append_event(
+                        session,
+                        self._connection_id,
+                        "oracle_job_waiting",
+                        amazon_ids=[doc.amazon_source_id, doc.idempotency_key],
+                        oracle_request_id=waiting.request_id,
+                        details={"states": [state.value for state in waiting.states]},
+                        at=self._clock(),
+                    )
+
     def _failed(self, doc_id: int, exc: Exception, summary: PostSummary) -> None:
         rejected = isinstance(exc, ValidationError | ConflictError)
         message = str(exc)
@@ -339,7 +368,10 @@ class OutboxSteps:
         return attempts
 
     def _running_request(
-        self, attempts: list[_Attempt], seen: dict[str, bool]
+        self,
+        attempts: list[_Attempt],
+        seen: dict[str, bool],
+        docs: Sequence[Document] | None = None,
     ) -> Resolution | None:
         """PENDING while any ESS request submitted for the document is still running."""
         for request_id in dict.fromkeys(rid for a in attempts for rid in a.request_ids):
@@ -347,6 +379,10 @@ class OutboxSteps:
                 try:
                     self._imports.wait(request_id, max_wait=0)
                     seen[request_id] = False
+                except ImportNeedsAttention as waiting:
+                    seen[request_id] = True
+                    self.needs_attention(docs or [], waiting)
+                    return Resolution(Standing.PENDING, reason=waiting.message)
                 except ImportStillRunning as running:
                     seen[request_id] = True
                     reason = f"ESS request {request_id} is still {running.state.value}"
@@ -368,7 +404,7 @@ class OutboxSteps:
         """
         attempts = self._attempts(doc.idempotency_key)
         if doc.kind is not DocumentKind.INVOICE:
-            running = self._running_request(attempts, seen)
+            running = self._running_request(attempts, seen, [doc])
             if running is not None:
                 return running
             current = attempts[-1] if attempts else None
