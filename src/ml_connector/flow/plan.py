@@ -322,21 +322,30 @@ class Planner:
         with self._tx() as session:
             keys = self._existing_keys(session)
             open_items = self._open_invalid(session)
+            reversal_holds = {
+                item.subject_amazon_id: item.id
+                for item in list_review_items(
+                    session, connection_id=self.connection_id, kind=ReviewKind.ACCOUNTING_HOLD
+                )
+                if item.details.get("record") == RecordKind.TRANSACTION.value
+                and item.details.get("field") != "transactionType"
+            }
             for row in list_raw_records(session, self.connection_id, RawKind.TRANSACTION):
                 if not is_reversal(row.payload):
                     self._unknown_type(session, row.amazon_id, row.payload, summary)
                     continue
                 try:
                     refund = normalize_transaction(row.payload)
-                    if refund.order_id is None:
-                        raise NormalizeError(
-                            "relatedIdentifiers", "a refund must name the order it refunds"
-                        )
                 except _RECORD_ERRORS as exc:
                     problem = _unreadable(RecordKind.TRANSACTION, row.amazon_id, exc)
                     self._quarantine(session, problem, summary)
                     continue
                 self._release(session, open_items, row.amazon_id)
+                if refund.order_id is None:
+                    # Readable money (its settlement books it), but no invoice to reverse.
+                    why = "a refund, claim or chargeback must name the order it reverses (ORDER_ID)"
+                    self._hold_reversal(session, row.amazon_id, "relatedIdentifiers", why, summary)
+                    continue
                 if only is not None and refund.order_id not in only:
                     continue
                 if credit_memo_key(refund.order_id, refund.transaction_id) in keys:
@@ -353,9 +362,10 @@ class Planner:
                 try:
                     result = plan_refund_credit_memo(refund, invoice, self.mapping, prior=prior)
                 except _RECORD_ERRORS as exc:
-                    problem = _unreadable(RecordKind.TRANSACTION, row.amazon_id, exc)
-                    self._quarantine(session, problem, summary)
+                    why = f"its credit memo cannot be derived: {type(exc).__name__}: {exc}"
+                    self._hold_reversal(session, row.amazon_id, "", why, summary)
                     continue
+                self._release(session, reversal_holds, row.amazon_id)
                 if (
                     isinstance(result, Held)
                     and result.code is HoldCode.OVER_CREDIT
@@ -376,6 +386,21 @@ class Planner:
                 )
                 if isinstance(result, CreditMemoDoc):
                     keys.add(result.key)
+
+    def _hold_reversal(
+        self, session: Session, amazon_id: str, field: str, reason: str, summary: PlanSummary
+    ) -> None:
+        """A readable reversal whose credit memo cannot be made: its own item, which the
+        settlement pass (which reads the same record fine) does not close."""
+        summary.count_held(HoldCode.AMBIGUOUS)
+        open_review_item(
+            session,
+            self.connection_id,
+            ReviewKind.ACCOUNTING_HOLD,
+            amazon_id,
+            f"transaction {amazon_id}: {reason}",
+            details={"record": RecordKind.TRANSACTION.value, "field": field, "reason": reason},
+        )
 
     def _unknown_type(
         self, session: Session, amazon_id: str, payload: Any, summary: PlanSummary
