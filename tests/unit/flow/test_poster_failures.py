@@ -257,3 +257,27 @@ def test_an_import_job_waiting_for_a_person_opens_a_review_item_at_once(
     with seller.rt.sessions() as session:
         submitted = [e for e in timeline(session, key) if e.action == "submitted"]
     assert len(submitted) == 1
+
+
+def test_a_rejected_journal_row_is_quoted_with_oracles_reason_in_the_review_item(
+    sim_seller: Factory,
+) -> None:
+    seller = sim_seller(orders=40)
+    charges = next(seller.workdir.rglob("charges*.toml"))
+    text = charges.read_text(encoding="utf-8")
+    marker = '[charges.Commission]\naccount = "61000"'
+    assert marker in text
+    # A natural account the mapping's chart accepts but Oracle's chart of accounts lacks.
+    charges.write_text(text.replace(marker, '[charges.Commission]\naccount = "61999"'), "utf-8")
+    seller.sync()
+    rejected = [
+        d for d in seller.documents(DocumentKind.JOURNAL) if d.state is DocumentState.REJECTED
+    ]
+    assert rejected
+    items = {i.subject_amazon_id: i for i in seller.review(ReviewKind.ORACLE_REJECTED)}
+    for doc in rejected:
+        reason = items[doc.amazon_source_id].reason
+        assert "61999" in reason, reason
+        assert "isn't a valid combination" in reason, reason
+        assert "rejected row" in reason, reason
+        assert str(doc.payload["batch_name"]) in reason, reason
