@@ -436,3 +436,10 @@ def test_a_closed_group_without_its_deposit_date_waits_for_it(eu_mapping: Charge
     assert isinstance(held, Held)
     assert held.code is HoldCode.AMBIGUOUS
     assert "FundTransferDate" in held.reason
+
+
+def test_an_unknown_processing_status_is_refused_naming_the_field() -> None:
+    odd = group("85.00", status="Reconciling")
+    with pytest.raises(ValueError, match="ProcessingStatus") as caught:
+        normalize_settlement(odd, [transaction("T1", "85.00", NESTED)])
+    assert "Reconciling" in str(caught.value)
