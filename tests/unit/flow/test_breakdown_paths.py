@@ -443,3 +443,42 @@ def test_an_unknown_processing_status_is_refused_naming_the_field() -> None:
     with pytest.raises(ValueError, match="ProcessingStatus") as caught:
         normalize_settlement(odd, [transaction("T1", "85.00", NESTED)])
     assert "Reconciling" in str(caught.value)
+
+
+def test_a_shallow_node_is_refined_only_from_the_items_same_branch() -> None:
+    txn = transaction(
+        "T1",
+        "90.00",
+        [
+            node("Sales", "100.00", node("ProductCharges", "100.00")),
+            node("Promotions", "-10.00", node("ProductCharges", "-10.00")),
+        ],
+    )
+    txn["items"] = [
+        {
+            "totalAmount": money("90.00"),
+            "breakdowns": [
+                node(
+                    "Sales",
+                    "100.00",
+                    node(
+                        "ProductCharges",
+                        "100.00",
+                        node("Principal", "60.00"),
+                        node("Other", "40.00"),
+                    ),
+                ),
+                node(
+                    "Promotions",
+                    "-10.00",
+                    node("ProductCharges", "-10.00", node("Coupon", "-10.00")),
+                ),
+            ],
+        }
+    ]
+    leaves = {leaf.key: leaf.amount for leaf in normalize_transaction(txn).leaves}
+    assert leaves == {
+        "Sales/ProductCharges/Principal": D("60.00"),
+        "Sales/ProductCharges/Other": D("40.00"),
+        "Promotions/ProductCharges": D("-10.00"),
+    }

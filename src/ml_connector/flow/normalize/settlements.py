@@ -114,12 +114,15 @@ def _refined(leaves: list[Leaf], items: tuple[TransactionItem, ...]) -> list[Lea
         return leaves
     out: list[Leaf] = []
     for leaf in leaves:
-        name = _fold(leaf.breakdown_type)
+        where = [_fold(segment) for segment in leaf.path]
         pieces: dict[tuple[str, ...], Decimal] = {}
         for piece in item_leaves:
             folded = [_fold(segment) for segment in piece.path]
-            if name in folded[:-1]:
-                below = piece.path[folded.index(name) + 1 :]
+            at = folded.index(where[-1]) if where[-1] in folded[:-1] else -1
+            # The item's path down to that node must end the way the leaf's path ends
+            # (`AmazonFees` under `Expenses`, not a namesake elsewhere in the tree).
+            if at >= 0 and folded[: at + 1] == where[len(where) - at - 1 :]:
+                below = piece.path[at + 1 :]
                 pieces[below] = pieces.get(below, Decimal(0)) + piece.amount
         if len(pieces) > 1 and total(pieces.values()) == leaf.amount:
             out.extend(Leaf((*leaf.path, *below), amount) for below, amount in pieces.items())
