@@ -53,6 +53,9 @@ _log = structlog.get_logger(__name__)
 ORDERS_STREAM = "orders"
 GROUPS_STREAM = "finances"
 GROUP_READ_PREFIX = "group-read:"
+# Settlement periods are 14 days (7 or 1 for some accounts); a group open this long before the
+# history start can still end inside the history window.
+SETTLEMENT_SPAN = timedelta(days=35)
 # Amazon answers an empty list when the started-after/before span exceeds 180 days.
 GROUP_LIST_SPAN = timedelta(days=179)
 
@@ -387,11 +390,15 @@ def pull_finances(
     summary = PullSummary()
     with _tx(sessions) as session:
         started_after = since or _listing_start(session, connection_id, initial_start, now)
+        history = since or get_cursor(session, connection_id, GROUP_HISTORY_STREAM) or started_after
+    # A settlement that started before the history window may end inside it (its orders are in
+    # the books): list far enough back to find it, and keep only those that reach the window.
+    listing = Window(started_after - SETTLEMENT_SPAN, latest_end(now))
     owner: dict[str, SpApiClient] = {}  # each region lists only its own groups
     for client in clients.values():
         records = [
             record
-            for window in split_window(Window(started_after, latest_end(now)), GROUP_LIST_SPAN)
+            for window in split_window(listing, GROUP_LIST_SPAN)
             for record in client.finances.list_financial_event_groups(
                 started_after=window.start, started_before=window.end
             )
@@ -410,6 +417,9 @@ def pull_finances(
                         summary,
                     )
                     continue
+                ended = _aware_time(record.raw.get("FinancialEventGroupEnd"))
+                if ended is not None and ended < history:
+                    continue  # wholly before the history the books start from
                 owner[group_id] = client
                 _store(
                     session,
