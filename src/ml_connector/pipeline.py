@@ -131,7 +131,13 @@ def regions_and_marketplaces(ctx: ConnectionContext) -> dict[str, list[str]]:
 
 
 def planner_for(rt: Runtime, ctx: ConnectionContext) -> Planner:
-    return Planner(rt.sessions, ctx.id, ctx.mapping, ctx.catalog)
+    return Planner(
+        rt.sessions,
+        ctx.id,
+        ctx.mapping,
+        ctx.catalog,
+        marketplaces=frozenset(ctx.config.amazon.marketplace_ids),
+    )
 
 
 def poster_for(rt: Runtime, ctx: ConnectionContext) -> Poster:

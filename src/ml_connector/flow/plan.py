@@ -120,6 +120,9 @@ class Planner:
     mapping: ChargeMapping
     catalog: Catalog
     include_cogs: bool = False
+    #: The marketplaces the connection covers; a settlement holding money of another one waits
+    #: (its orders are not read, so its journal would leave the clearing accounts open).
+    marketplaces: frozenset[str] | None = None
     #: Orders with a refund, claim or chargeback whose credit memo is not planned yet.
     _uncredited: set[str] = field(default_factory=set, init=False, repr=False)
 
@@ -469,6 +472,24 @@ class Planner:
                     problem = _unreadable(RecordKind.GROUP, row.amazon_id, exc)
                     self._quarantine(session, problem, summary)
                     continue
+                covered = {m.upper() for m in self.marketplaces or ()}
+                uncovered = [
+                    t
+                    for t in settlement.released
+                    if covered and t.marketplace_id and t.marketplace_id.upper() not in covered
+                ]
+                if uncovered and isinstance(result, JournalDoc):
+                    markets = sorted({str(t.marketplace_id) for t in uncovered})
+                    ids = ", ".join(t.transaction_id for t in uncovered[:5])
+                    result = Held(
+                        result.key,
+                        HoldCode.AMBIGUOUS,
+                        f"settlement {settlement.settlement_id} holds money of marketplace(s) "
+                        f"{', '.join(markets)} (transactions {ids}), which this connection does "
+                        "not cover (amazon.marketplace_ids): their orders are not read, so the "
+                        "journal would leave the clearing accounts open",
+                        tuple(markets),
+                    )
                 self._release(session, open_items, row.amazon_id)
                 for unreadable in settlement.unreadable:
                     self._quarantine(session, unreadable, summary)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ml_connector.flow.plan import Planner
+from ml_connector.pipeline import poster_for
 from ml_connector.store import (
     DocumentKind,
     DocumentState,
@@ -131,3 +133,21 @@ def test_a_transaction_without_an_id_holds_its_settlement_until_amazon_drops_it(
     assert not [s for s in _invalid(seller) if s.startswith(f"{closed[0]}#unidentified-")]
     assert closed[0] in _posted_journal_groups(seller)
     assert _status_of(seller, stand_ins[0]) == [ReviewStatus.RESOLVED]
+
+
+def test_a_settlement_of_a_marketplace_the_connection_does_not_cover_waits(
+    sim_seller: Factory,
+) -> None:
+    seller = sim_seller(orders=40)
+    seller.extract_and_plan(plan=False)
+    us_only = frozenset({"ATVPDKIKX0DER"})
+    with seller.connect() as ctx:
+        Planner(
+            seller.rt.sessions, ctx.id, ctx.mapping, ctx.catalog, marketplaces=us_only
+        ).plan_all()
+        poster_for(seller.rt, ctx).post_all()
+    journals = {str(d.payload["currency"]) for d in seller.documents(DocumentKind.JOURNAL)}
+    assert journals == {"USD"}, journals
+    held = [i for i in seller.review(ReviewKind.ACCOUNTING_HOLD) if "does not cover" in i.reason]
+    assert held
+    assert any("A2EUQ1WTGCTBG2" in i.reason for i in held)  # amazon.ca's settlement
