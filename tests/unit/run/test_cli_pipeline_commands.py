@@ -186,3 +186,14 @@ def test_backfill_beyond_two_years_reports_the_history_clamp(sim_seller: Factory
     assert all("2020-01-01" in item.reason for item in outside)
     human = cli("backfill", "demo", "--since", "2020-01-01", code=3).stdout
     assert "history limit" in human
+
+
+def test_the_reconciliation_table_counts_orders_not_their_lines() -> None:
+    from ml_connector.run.commands.sync import _order_lines
+
+    orders = [
+        {"order_id": f"O{n // 2}", "cause": "held for review", "amazon": "1", "books": "0"}
+        for n in range(14)
+    ]  # 7 orders, each differing on two lines (a sale and its refund)
+    lines = _order_lines({"invariants": {"proceeds": {"orders": orders}}}, limit=5)
+    assert lines[-1] == "  … and 4 more orders (--json lists them all)"

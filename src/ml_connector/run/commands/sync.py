@@ -101,8 +101,11 @@ def _order_lines(row: dict[str, Any], limit: int = 5) -> list[str]:
             f"  {order['order_id']}: {order['cause']}, Amazon {order['amazon']}, books "
             f"{order['books']}" + (f" (review {items})" if items else "")
         )
-    if len(orders) > limit:
-        lines.append(f"  … and {len(orders) - limit} more orders (--json lists them all)")
+    # An order can differ on several lines (its sale and its refund): count orders, not lines.
+    shown = {order["order_id"] for order in orders[:limit]}
+    more = len({order["order_id"] for order in orders} - shown)
+    if more:
+        lines.append(f"  … and {more} more orders (--json lists them all)")
     return lines
 
 
