@@ -9,7 +9,6 @@ difference is recorded for review instead.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from ml_connector.domain.ids import (
     credit_memo_key,
     invoice_key,
     journal_key,
-    revision_of,
 )
 from ml_connector.domain.orders import NormalizedOrder, OrderState
 from ml_connector.domain.quarantine import RecordKind, Unreadable
@@ -50,6 +48,12 @@ from ml_connector.flow.normalize.settlements import (
     transaction_type_of,
 )
 from ml_connector.flow.post.codec import PlannedDoc, dump_doc, load_credit_memo, load_invoice
+from ml_connector.flow.stored import (
+    current_document,
+    named_identifier,
+    stored_transactions_by_group,
+    uncredited_reversals,
+)
 from ml_connector.run import crashpoints
 from ml_connector.store import (
     AuditAction,
@@ -248,7 +252,7 @@ class Planner:
             keys = self._existing_keys(session)
             open_items = self._open_invalid(session)
             self._uncredited.clear()
-            self._uncredited.update(_uncredited_reversals(session, self.connection_id, keys))
+            self._uncredited.update(uncredited_reversals(session, self.connection_id, keys))
             for row in list_raw_records(session, self.connection_id, RawKind.ORDER):
                 if only is not None and row.amazon_id not in only:
                     continue
@@ -410,7 +414,8 @@ class Planner:
     ) -> None:
         """A transaction type we do not know that moves an order's money is never ignored."""
         kind = transaction_type_of(payload)
-        if kind is None or kind in NON_REVERSAL_TYPES or _named(payload, "ORDER_ID") is None:
+        order_id = named_identifier(payload, "ORDER_ID")
+        if kind is None or kind in NON_REVERSAL_TYPES or order_id is None:
             return
         summary.count_held(HoldCode.AMBIGUOUS)
         spelled = str(payload.get("transactionType"))
@@ -419,14 +424,14 @@ class Planner:
             self.connection_id,
             ReviewKind.ACCOUNTING_HOLD,
             amazon_id,
-            f"transaction type {spelled!r} moves money of order {_named(payload, 'ORDER_ID')} "
+            f"transaction type {spelled!r} moves money of order {order_id} "
             "and is not one we know: whether it gives money back to the buyer (a credit memo) "
             "is for a person to decide; its settlement journal books it by the charge mapping",
             details={
                 "record": RecordKind.TRANSACTION.value,
                 "field": "transactionType",
                 "transaction_type": spelled,
-                "order_id": _named(payload, "ORDER_ID"),
+                "order_id": order_id,
             },
         )
 
@@ -507,61 +512,6 @@ class Planner:
                 )
 
 
-def transactions_by_group(session: Session, connection_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Stored transactions by the settlement (financial event group) they belong to."""
-    return {
-        group_id: [payload for _, payload in rows]
-        for group_id, rows in stored_transactions_by_group(session, connection_id).items()
-    }
-
-
-def stored_transactions_by_group(
-    session: Session, connection_id: int
-) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """(stored id, payload) of each transaction, by the group it belongs to.
-
-    The group a transaction was listed for is the fact; its FINANCIAL_EVENT_GROUP_ID identifier
-    (optional in Amazon's model) is used only for records stored before that was kept.
-    """
-    grouped: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-    for row in list_raw_records(session, connection_id, RawKind.TRANSACTION):
-        group_id = row.parent_amazon_id or _named_group(row.payload)
-        if group_id is not None:
-            grouped[group_id].append((row.amazon_id, row.payload))
-    return grouped
-
-
-def _named_group(payload: Any) -> str | None:
-    return _named(payload, "FINANCIAL_EVENT_GROUP_ID")
-
-
-def _named(payload: Any, name: str) -> str | None:
-    """A related identifier of a raw transaction, read defensively (any shape may come)."""
-    identifiers = payload.get("relatedIdentifiers") if isinstance(payload, dict) else None
-    if not isinstance(identifiers, list):
-        return None
-    for ident in identifiers:
-        if (
-            isinstance(ident, dict)
-            and ident.get("relatedIdentifierName") == name
-            and isinstance(ident.get("relatedIdentifierValue"), str)
-        ):
-            return str(ident["relatedIdentifierValue"])
-    return None
-
-
-def _uncredited_reversals(session: Session, connection_id: int, keys: set[str]) -> set[str]:
-    """Orders with a stored refund, claim or chargeback whose credit memo is not planned yet."""
-    orders: set[str] = set()
-    for row in list_raw_records(session, connection_id, RawKind.TRANSACTION):
-        if not is_reversal(row.payload):
-            continue
-        order_id = _named(row.payload, "ORDER_ID")
-        if order_id and credit_memo_key(AmazonOrderId(order_id), row.amazon_id) not in keys:
-            orders.add(order_id)
-    return orders
-
-
 def _unreadable(record: RecordKind, amazon_id: str, error: Exception) -> Unreadable:
     """The quarantine entry for a record whose reading raised `error`."""
     if isinstance(error, NormalizeError):
@@ -569,24 +519,6 @@ def _unreadable(record: RecordKind, amazon_id: str, error: Exception) -> Unreada
     # Not a shape we check for: still this record's problem, never the whole pass's.
     _log.warning("plan.record.failed", record=record.value, amazon_id=amazon_id, exc_info=error)
     return Unreadable(record, amazon_id, "", f"{type(error).__name__}: {error}")
-
-
-def current_document(session: Session, connection_id: int, base_key: str) -> Document | None:
-    """The latest revision of a document (the base, or its newest re-issue after corrections)."""
-    prefix = base_key.split(":", 1)[0]
-    candidates = session.scalars(
-        select(Document).where(
-            Document.connection_id == connection_id,
-            Document.idempotency_key.startswith(base_key),
-            Document.idempotency_key.startswith(f"{prefix}:"),
-        )
-    )
-    best: tuple[int, Document] | None = None
-    for doc in candidates:
-        revision = revision_of(doc.idempotency_key, base_key)
-        if revision is not None and (best is None or revision > best[0]):
-            best = (revision, doc)
-    return best[1] if best else None
 
 
 def _total(doc: PlannedDoc) -> str:

@@ -36,7 +36,6 @@ from ml_connector.flow.accounting.corrections import correct_invoice, correct_jo
 from ml_connector.flow.normalize.fields import NormalizeError
 from ml_connector.flow.normalize.orders import normalize_order
 from ml_connector.flow.normalize.settlements import normalize_settlement
-from ml_connector.flow.plan import current_document, transactions_by_group
 from ml_connector.flow.post.codec import (
     PlannedDoc,
     dump_doc,
@@ -44,6 +43,7 @@ from ml_connector.flow.post.codec import (
     load_invoice,
     load_journal,
 )
+from ml_connector.flow.stored import current_document, transactions_by_group
 from ml_connector.pipeline import planner_for, poster_for
 from ml_connector.store import (
     AuditAction,

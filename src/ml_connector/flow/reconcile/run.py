@@ -22,7 +22,6 @@ from ml_connector.domain.settlements import GroupStatus, Settlement, group_statu
 from ml_connector.flow.mapping.charges import ChargeMapping
 from ml_connector.flow.normalize.fields import NormalizeError
 from ml_connector.flow.normalize.settlements import normalize_settlement
-from ml_connector.flow.plan import current_document, transactions_by_group
 from ml_connector.flow.post.codec import load_credit_memo, load_invoice, load_journal
 from ml_connector.flow.reconcile.invariants import OrderBooks, ReviewRef, sale_footprint
 from ml_connector.flow.reconcile.report_link import (
@@ -33,6 +32,7 @@ from ml_connector.flow.reconcile.report_link import (
 )
 from ml_connector.flow.reconcile.roles import roles_from_mapping
 from ml_connector.flow.reconcile.settlement import reconcile_settlement
+from ml_connector.flow.stored import current_document, transactions_by_group
 from ml_connector.store import (
     AuditAction,
     DocumentKind,
