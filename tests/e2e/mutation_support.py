@@ -21,6 +21,9 @@ their Amazon id (invoice → order id, credit memo → refund id, journal → se
   field, for invalid_data), and the exit status is 3 ("held");
 - a transaction whose breakdown tree is cut at a node (``breakdowns`` dropped, null or empty)
   says the same money more coarsely: its journal may split it otherwise but keeps the totals;
+- a transaction whose ``relatedIdentifiers`` are dropped, null or empty may lose the
+  SETTLEMENT_ID that named its settlement: the journal may be named by the group id instead but
+  keeps the totals;
 - an order item whose tax statement (``tax`` or ``taxCollections``) is dropped, null or empty
   says, validly, that the seller collects the tax: its invoice and credit memos may book the
   tax on another account but keep the totals;
@@ -414,6 +417,24 @@ def cuts_breakdown_tree(mutation: Mutation) -> bool:
     )
 
 
+def restates_identifiers(mutation: Mutation) -> bool:
+    """A transaction's `relatedIdentifiers` dropped, null or emptied. Its money is the same,
+    but its SETTLEMENT_ID may be the one that named the settlement (the id is the group's when
+    no transaction carries one): the journal may be named otherwise but keeps its totals."""
+    return (
+        mutation.kind == TRANSACTION
+        and mutation.op in (DROP, NULL, EMPTY_LIST)
+        and mutation.path[:1] == ("relatedIdentifiers",)
+    )
+
+
+def _kept(totals: Any, mutation: Mutation) -> Any:
+    """The totals a restatement must keep: a batch renamed by its group id keeps the rest."""
+    if restates_identifiers(mutation) and isinstance(totals, dict):
+        return {key: value for key, value in totals.items() if key != "name"}
+    return totals
+
+
 def restates_tax_collector(mutation: Mutation) -> bool:
     """An order item's tax statement (`tax` or `tax.taxCollections`) dropped, null or empty.
 
@@ -516,8 +537,13 @@ def check(
         elif not got:
             missing_derived.append(key)
         elif [d.numbers for d in got] != [d.numbers for d in expected] and (
-            not (cuts_breakdown_tree(mutation) or restates_tax_collector(mutation))
-            or [d.totals for d in got] != [d.totals for d in expected]
+            not (
+                cuts_breakdown_tree(mutation)
+                or restates_tax_collector(mutation)
+                or restates_identifiers(mutation)
+            )
+            or [_kept(d.totals, mutation) for d in got]
+            != [_kept(d.totals, mutation) for d in expected]
         ):
             problems.append(
                 f"document {key} of the mutated record posted with other numbers: "

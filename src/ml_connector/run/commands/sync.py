@@ -269,14 +269,11 @@ EXIT_HELD = 3
 
 
 def exit_code(reports: list[SyncReport]) -> int:
-    """1 when Oracle rejected something; 3 when the cycle finished but something needs a
-    person: records or documents wait in the review queue, or a settlement does not tie
-    (variance, unreadable); 0 when everything was posted, ties, and nothing waits."""
+    """1 when Oracle rejected something; 3 when the cycle finished but records or documents wait
+    in the review queue; 0 when everything was posted and nothing waits (`reconcile` says
+    whether each settlement ties, with exit codes of its own)."""
     if any(report.post.rejected for report in reports):
         return EXIT_FAILED
-    statuses = {str(row.get("status")) for report in reports for row in report.reconciliation}
-    if statuses & {"variance", "unreadable"}:
-        return EXIT_HELD
     if any(report.plan.waiting for report in reports):
         return EXIT_HELD
     return 0
