@@ -230,11 +230,6 @@ def is_reversal(raw: Any) -> bool:
     return transaction_type_of(raw) in REVERSAL_TYPES
 
 
-def is_refund(raw: Any) -> bool:
-    """True for a `Refund` transaction, however Amazon spells the type's case."""
-    return transaction_type_of(raw) == "refund"
-
-
 def normalize_transaction(raw: Mapping[str, Any], *, path: str = "") -> SettlementTransaction:
     """One 2024-06-19 `Transaction`; its leaves must sum to its `totalAmount`.
 
