@@ -22,6 +22,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ml_connector.errors import ConfigError
+from ml_connector.flow.accounting.policy import (
+    AccountingPolicy,
+    ReturnedGoods,
+    VatInclusive,
+)
 from ml_connector.flow.mapping.catalog import Catalog, load_catalog
 from ml_connector.flow.mapping.charges import ChargeMapping, load_mapping
 from ml_connector.flow.post.oracle_docs import PostingProfile
@@ -151,6 +156,7 @@ class ConnectionContext:
     receivables: Receivables
     imports: BulkImports
     profile: PostingProfile
+    policy: AccountingPolicy
     _stack: ExitStack = field(default_factory=ExitStack, repr=False)
 
     def close(self) -> None:
@@ -178,6 +184,19 @@ def load_mappings(config: ConnectionConfig) -> tuple[ChargeMapping, Catalog]:
     if mismatches:
         raise ConfigError(f"{config.mappings.charges}: " + "; ".join(mismatches))
     return mapping, load_catalog(config.mappings.catalog, mapping.chart)
+
+
+def accounting_policy(config: ConnectionConfig) -> AccountingPolicy:
+    """The connection's ``[accounting]`` settings as the derivations take them."""
+    settings = config.accounting
+    return AccountingPolicy(
+        vat_inclusive=VatInclusive(settings.vat_inclusive),
+        include_cogs=settings.include_cogs,
+        returned_goods=ReturnedGoods(settings.returned_goods),
+        invoicing_rule=settings.invoicing_rule,
+        accounting_rule=settings.accounting_rule,
+        accounting_rule_duration=settings.accounting_rule_duration,
+    )
 
 
 def posting_profile(config: ConnectionConfig) -> PostingProfile:
@@ -414,6 +433,7 @@ def open_connection(rt: Runtime, name: str) -> Iterator[ConnectionContext]:
                 fusion, poll_interval=oracle.import_poll_seconds, max_wait=oracle.import_max_wait
             ),
             profile=posting_profile(config),
+            policy=accounting_policy(config),
             _stack=stack,
         )
     finally:

@@ -136,6 +136,7 @@ def planner_for(rt: Runtime, ctx: ConnectionContext) -> Planner:
         ctx.id,
         ctx.mapping,
         ctx.catalog,
+        policy=ctx.policy,
         marketplaces=frozenset(ctx.config.amazon.marketplace_ids),
     )
 

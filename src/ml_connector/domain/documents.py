@@ -50,6 +50,17 @@ class InvoiceLine:
     quantity: int | None = None
     unit_price: Decimal | None = None
     oracle_item: str | None = None
+    #: The VAT/GST rate in percent (``Decimal("20")``) by which the connector split a
+    #: tax-inclusive amount into this line and its tax line; on both lines; None otherwise.
+    tax_rate: Decimal | None = None
+    #: Oracle tax classification code (``VAT20``) for Oracle's tax engine to compute the tax.
+    tax_classification_code: str | None = None
+    #: The amount includes the tax (Oracle's ``LineAmountIncludesTax``): with a tax
+    #: classification code, Oracle splits it; the connector then sends no tax line of its own.
+    amount_includes_tax: bool = False
+    #: Receivables accounting rule (revenue schedule) of an item line; None: at shipment.
+    accounting_rule: str | None = None
+    accounting_rule_duration: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +75,9 @@ class InvoiceDoc:
     accounting_date: date
     receivable_account: AccountCombination
     lines: tuple[InvoiceLine, ...]
+    #: Receivables invoicing rule (``In Advance``/``In Arrears``) when lines carry an
+    #: accounting rule; None: no revenue schedule.
+    invoicing_rule: str | None = None
 
     @property
     def total(self) -> Decimal:

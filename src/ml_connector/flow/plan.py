@@ -31,6 +31,8 @@ from ml_connector.domain.ids import (
 from ml_connector.domain.orders import NormalizedOrder, OrderState
 from ml_connector.domain.quarantine import RecordKind, Unreadable
 from ml_connector.flow.accounting import (
+    DEFAULT_POLICY,
+    AccountingPolicy,
     plan_cancellation_credit_memo,
     plan_invoice,
     plan_refund_credit_memo,
@@ -123,7 +125,7 @@ class Planner:
     connection_id: int
     mapping: ChargeMapping
     catalog: Catalog
-    include_cogs: bool = False
+    policy: AccountingPolicy = DEFAULT_POLICY
     #: The marketplaces the connection covers; a settlement holding money of another one waits
     #: (its orders are not read, so its journal would leave the clearing accounts open).
     marketplaces: frozenset[str] | None = None
@@ -268,7 +270,7 @@ class Planner:
                         self._order_changed(session, existing, order, summary)
                         self._release(session, open_items, row.amazon_id)
                         continue
-                    result = plan_invoice(order, self.catalog, self.mapping)
+                    result = plan_invoice(order, self.catalog, self.mapping, policy=self.policy)
                 except _RECORD_ERRORS as exc:
                     self._quarantine(
                         session, _unreadable(RecordKind.ORDER, row.amazon_id, exc), summary
@@ -295,7 +297,7 @@ class Planner:
                 session, memo, DocumentKind.CREDIT_MEMO, invoice.amazon_order_id, (), summary
             )
             return
-        planned = plan_invoice(order, self.catalog, self.mapping)
+        planned = plan_invoice(order, self.catalog, self.mapping, policy=self.policy)
         if not isinstance(planned, InvoiceDoc):
             return
         changes = diff(planned, load_invoice(existing.payload))
@@ -367,7 +369,9 @@ class Planner:
                     if invoice is not None and memo.invoice_key == invoice.key
                 ]
                 try:
-                    result = plan_refund_credit_memo(refund, invoice, self.mapping, prior=prior)
+                    result = plan_refund_credit_memo(
+                        refund, invoice, self.mapping, prior=prior, policy=self.policy
+                    )
                 except _RECORD_ERRORS as exc:
                     why = f"its credit memo cannot be derived: {type(exc).__name__}: {exc}"
                     self._hold_reversal(session, row.amazon_id, "", why, summary)
@@ -471,7 +475,7 @@ class Planner:
                         settlement,
                         self.mapping,
                         catalog=self.catalog,
-                        include_cogs=self.include_cogs,
+                        policy=self.policy,
                     )
                 except _RECORD_ERRORS as exc:
                     problem = _unreadable(RecordKind.GROUP, row.amazon_id, exc)

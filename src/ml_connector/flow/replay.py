@@ -207,7 +207,9 @@ def replay(
                 )
                 continue
             try:
-                derived = plan_invoice(normalize_order(raw.payload), ctx.catalog, ctx.mapping)
+                derived = plan_invoice(
+                    normalize_order(raw.payload), ctx.catalog, ctx.mapping, policy=ctx.policy
+                )
             except NormalizeError as exc:
                 reason = f"Amazon's order cannot be read: {exc}"
                 report.items.append(ReplayItem(order_id, key, "invoice", HELD, None, reason))
@@ -224,7 +226,9 @@ def replay(
                 reason = f"Amazon's settlement group cannot be read: {exc}"
                 report.items.append(ReplayItem(group_id, key, "journal", HELD, None, reason))
                 continue
-            result = plan_settlement_journal(settlement, ctx.mapping, catalog=ctx.catalog)
+            result = plan_settlement_journal(
+                settlement, ctx.mapping, catalog=ctx.catalog, policy=ctx.policy
+            )
             existing = current_document(session, ctx.id, key)
             report.items.append(
                 _compare(str(settlement.settlement_id), key, "journal", result, existing)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ml_connector.store.audit import append_event, refuse_secrets, timeline
 from ml_connector.store.bindings import bind, bindings_for, find_by_amazon_id, find_by_oracle_id
 from ml_connector.store.connections import (
+    AccountingSettings,
     AmazonSettings,
     Cadences,
     ConnectionConfig,
@@ -121,6 +122,7 @@ __all__ = [
     "ORACLE_CLIENT_SECRET",
     "ORACLE_PRIVATE_KEY",
     "TRANSITIONS",
+    "AccountingSettings",
     "AmazonSettings",
     "AuditAction",
     "AuditEvent",

@@ -22,6 +22,7 @@ from ml_connector.store.kinds import DocumentState
 from ml_connector.store.tables import AuditEvent, Base, ConnectionRow, Document
 
 __all__ = [
+    "AccountingSettings",
     "AmazonSettings",
     "Cadences",
     "ConnectionConfig",
@@ -125,6 +126,31 @@ class Cadences(_Frozen):
     post_concurrency: int = Field(default=4, ge=1, le=32)
 
 
+class AccountingSettings(_Frozen):
+    """How this seller's books are kept where sellers differ (docs/accounting-options.md).
+
+    - ``vat_inclusive``: an order from a marketplace whose prices include VAT/GST and whose
+      Amazon data carries no tax figure is invoiced with the VAT separated, either ``"split"``
+      (the connector splits each amount by the rate the charge mapping's ``[vat]`` gives for the
+      marketplace, or the SKU's category) or ``"tax_code"`` (tax-inclusive lines with the
+      mapping's tax classification code; Oracle's tax engine computes the tax). With neither a
+      rate nor a code for the marketplace the order waits in the review queue.
+    - ``include_cogs``: the settlement journal books Dr COGS / Cr inventory at the catalog's
+      ``unit_cost`` for units shipped, and reverses it for units returned, to ``returned_goods``:
+      ``"restock"`` (back to inventory) or ``"write_off"`` (the mapping's ``returns_write_off``
+      account).
+    - ``invoicing_rule`` / ``accounting_rule``: Receivables rule names every invoice carries so
+      Oracle builds a revenue schedule; none (the default) recognizes revenue at shipment.
+    """
+
+    vat_inclusive: Literal["split", "tax_code"] = "split"
+    include_cogs: bool = False
+    returned_goods: Literal["restock", "write_off"] = "restock"
+    invoicing_rule: Annotated[str, Field(min_length=1, max_length=30)] | None = None
+    accounting_rule: Annotated[str, Field(min_length=1, max_length=30)] | None = None
+    accounting_rule_duration: int | None = Field(default=None, ge=1, le=999)
+
+
 class MappingFiles(_Frozen):
     catalog: Path
     charges: Path
@@ -135,6 +161,7 @@ class ConnectionConfig(_Frozen):
     oracle: OracleSettings
     mappings: MappingFiles
     cadences: Cadences = Field(default_factory=Cadences)
+    accounting: AccountingSettings = Field(default_factory=AccountingSettings)
 
 
 def _check_name(name: str) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from ml_connector.domain.documents import CreditMemoDoc, Held, HoldCode, InvoiceDoc, JournalDoc
 from ml_connector.flow.accounting import (
+    AccountingPolicy,
     plan_cancellation_credit_memo,
     plan_invoice,
     plan_refund_credit_memo,
@@ -160,7 +161,9 @@ def test_negative_payout_credits_cash_and_cogs_option(
                            quantity=3),
     ]  # fmt: skip
     settlement = normalize_settlement(shapes.group("-27.49"), txns)
-    journal = plan_settlement_journal(settlement, mapping, catalog=catalog, include_cogs=True)
+    journal = plan_settlement_journal(
+        settlement, mapping, catalog=catalog, policy=AccountingPolicy(include_cogs=True)
+    )
     assert isinstance(journal, JournalDoc)
     by_account = {str(ln.account): (ln.entered_dr, ln.entered_cr) for ln in journal.lines}
     assert by_account["101.00.10500"] == (D("0"), D("27.49"))

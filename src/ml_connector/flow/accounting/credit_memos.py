@@ -30,6 +30,7 @@ from ml_connector.domain.ids import (
 from ml_connector.domain.money import ZERO, total
 from ml_connector.domain.settlements import Leaf, SettlementTransaction
 from ml_connector.flow.accounting.invoices import unit_price
+from ml_connector.flow.accounting.policy import DEFAULT_POLICY, AccountingPolicy
 from ml_connector.flow.mapping import ChargeMapping, InvoicedRole
 
 _KINDS: dict[InvoicedRole, tuple[LineKind, ...]] = {
@@ -73,6 +74,7 @@ def plan_refund_credit_memo(
     mapping: ChargeMapping,
     *,
     prior: Sequence[CreditMemoDoc] = (),
+    policy: AccountingPolicy = DEFAULT_POLICY,
     accounting_date: date | None = None,
 ) -> CreditMemoDoc | Held | None:
     """The credit memo for one Refund transaction; None when nothing invoiced was refunded.

@@ -15,6 +15,7 @@ from ml_connector.domain.documents import Held, HoldCode, InvoiceDoc, InvoiceLin
 from ml_connector.domain.ids import invoice_key, invoice_number
 from ml_connector.domain.money import ZERO, quantize
 from ml_connector.domain.orders import NormalizedOrder, OrderLine, OrderState
+from ml_connector.flow.accounting.policy import DEFAULT_POLICY, AccountingPolicy
 from ml_connector.flow.mapping import Catalog, ChargeMapping
 
 _UNIT_PRICE_PLACES = Decimal("0.000001")
@@ -59,6 +60,7 @@ def plan_invoice(
     catalog: Catalog,
     mapping: ChargeMapping,
     *,
+    policy: AccountingPolicy = DEFAULT_POLICY,
     accounting_date: date | None = None,
 ) -> InvoiceDoc | Held:
     """The invoice for a shipped order, or why it must wait in the review queue.

@@ -25,6 +25,7 @@ from ml_connector.domain.documents import Held, HoldCode, JournalDoc, JournalLin
 from ml_connector.domain.ids import journal_key
 from ml_connector.domain.money import ZERO, quantize
 from ml_connector.domain.settlements import GroupStatus, Settlement, SettlementTransaction
+from ml_connector.flow.accounting.policy import DEFAULT_POLICY, AccountingPolicy
 from ml_connector.flow.mapping import Catalog, ChargeMapping
 
 NET = "net"
@@ -111,7 +112,7 @@ def plan_settlement_journal(
     mapping: ChargeMapping,
     *,
     catalog: Catalog | None = None,
-    include_cogs: bool = False,
+    policy: AccountingPolicy = DEFAULT_POLICY,
     accounting_date: date | None = None,
 ) -> JournalDoc | Held:
     """The settlement's journal, or why it waits (open group, unknown leaf type, no tie)."""
@@ -172,7 +173,7 @@ def plan_settlement_journal(
                 )
                 label = target.label
             lines.credit(account, leaf.amount, label)
-    if include_cogs:
+    if policy.include_cogs:
         if catalog is None:
             return _held(settlement, HoldCode.INVARIANT, "COGS requested without a catalog")
         problem = _cogs(settlement, catalog, mapping, lines)
