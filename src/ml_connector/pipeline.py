@@ -63,6 +63,9 @@ class SyncReport:
     plan: PlanSummary = field(default_factory=PlanSummary)
     post: PostSummary = field(default_factory=PostSummary)
     reconciliation: list[dict[str, Any]] = field(default_factory=list)
+    #: Amazon regions that could not be read this cycle → one plain line why (refused refresh
+    #: token, unreachable host); the other regions were synced.
+    region_failures: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {

@@ -76,6 +76,10 @@ class PostSummary:
     # and documents left waiting because an import that may create them can still be running.
     unconfirmed: int = 0
     waiting_on_import: int = 0
+    # Documents not tried this pass because Oracle stopped answering (circuit breaker), and the
+    # one-line reason ("Oracle unreachable: connect timeout to …"); they go in the next cycle.
+    left_for_next_cycle: int = 0
+    oracle_unreachable: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count_posted(self, kind: DocumentKind, *, created: bool) -> None:
