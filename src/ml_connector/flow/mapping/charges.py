@@ -57,6 +57,8 @@ NAMED_ACCOUNTS = (
     "reimbursements",
     "cogs",
     "inventory",
+    "returns_write_off",
+    "output_vat",
 )
 
 

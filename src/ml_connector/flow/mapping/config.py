@@ -56,6 +56,10 @@ class AccountsConfig(_Strict):
     reimbursements: str
     cogs: str | None = None
     inventory: str | None = None
+    # The cost of returned units that cannot be sold again ([accounting] returned_goods).
+    returns_write_off: str | None = None
+    # Output VAT the connector separates from VAT-inclusive prices; sales_tax_payable if unset.
+    output_vat: str | None = None
     # Recoverable input VAT: the VAT Amazon charges EU/UK sellers on its own fees.
     input_vat: str | None = None
 
