@@ -170,10 +170,13 @@ def test_json_groups_30_missing_skus_into_30_causes_with_their_order_counts(
     assert sorted(skus) == SKUS
     extra = sum(1 for order in range(1, queue["orders"] + 1) if order % 5 == 0)
     for n, sku in enumerate(SKUS[1:], start=1):
-        assert skus[sku]["amazon_ids"] == _orders_of(n), sku
+        assert skus[sku]["records"] == _orders_of(n), sku
     # SKU-00: its own order plus every order that also sells it (less those of SKU-00 itself).
-    assert skus["SKU-00"]["amazon_ids"] == _orders_of(0) + extra
+    assert skus["SKU-00"]["records"] == _orders_of(0) + extra
     assert skus["SKU-03"]["cause"] == "SKU SKU-03 is not in the catalog mapping"
+    # The held orders themselves, not only their number: a person can look each one up.
+    assert len(skus["SKU-03"]["amazon_ids"]) == skus["SKU-03"]["records"]
+    assert skus["SKU-03"]["amazon_ids"] == sorted(skus["SKU-03"]["amazon_ids"])
     assert all(c["kind"] == "unmapped_sku" for c in skus.values())
 
 
@@ -182,17 +185,17 @@ def test_oracle_rejections_group_by_error_code_without_request_ids(queue: dict[s
     assert len(rejected) == 1
     assert rejected[0]["what"] == "oracle_error"
     assert rejected[0]["value"] == "AR-857798"
-    assert rejected[0]["amazon_ids"] == 28
+    assert rejected[0]["records"] == 28
     assert "0051" not in rejected[0]["cause"]
     assert "request id …" in rejected[0]["cause"]
 
 
 def test_breakdowns_transaction_types_and_fields_are_causes(queue: dict[str, int]) -> None:
     by = {(c["what"], c["value"]): c for c in _causes()}
-    assert by[("breakdown", "Expenses/AmazonFees/NewFee")]["amazon_ids"] == 2
-    assert by[("breakdown", "Expenses/Other/Mystery")]["amazon_ids"] == 1
-    assert by[("transaction_type", "WeirdRefund")]["amazon_ids"] == 2
-    assert by[("field", "order.OrderTotal.Amount")]["amazon_ids"] == 2
+    assert by[("breakdown", "Expenses/AmazonFees/NewFee")]["records"] == 2
+    assert by[("breakdown", "Expenses/Other/Mystery")]["records"] == 1
+    assert by[("transaction_type", "WeirdRefund")]["records"] == 2
+    assert by[("field", "order.OrderTotal.Amount")]["records"] == 2
     assert by[("field", "order.OrderTotal.Amount")]["cause"].startswith("order.OrderTotal.Amount")
 
 

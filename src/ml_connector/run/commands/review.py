@@ -80,7 +80,9 @@ class Cause:
             "cause": self.text,
             "items": len(self.item_ids),
             "item_ids": self.item_ids,
-            "amazon_ids": len(self.subjects),
+            # The Amazon records held (orders, transactions, groups), and how many.
+            "records": len(self.subjects),
+            "amazon_ids": sorted(self.subjects),
             "connections": sorted(self.connections),
         }
 
@@ -206,7 +208,12 @@ def _list(
             print_json(
                 {
                     "missing_skus": [
-                        {"sku": c.value, "amazon_ids": len(c.subjects), "item_ids": c.item_ids}
+                        {
+                            "sku": c.value,
+                            "records": len(c.subjects),
+                            "amazon_ids": sorted(c.subjects),
+                            "item_ids": c.item_ids,
+                        }
                         for c in skus
                     ]
                 }
