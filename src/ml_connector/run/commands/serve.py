@@ -6,7 +6,9 @@ and works even where the web extras are missing.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 from typing import Annotated
 
 import typer
@@ -82,5 +84,33 @@ def _serve(ctx: typer.Context, host: str, port: int, extra_hosts: list[str]) -> 
         )
     with runtime(ctx) as rt:
         app = create_app(rt.sessions, allowed_hosts=allowed_hosts_for(host, port, extra_hosts))
+        # Bound here, not by uvicorn: a busy port is one plain line, not uvicorn's log and its
+        # own exit code.
+        listener = listen(host, port)
         out().print(f"Dashboard on http://{host}:{port}/ (Ctrl+C to stop)", highlight=False)
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        with listener:
+            server.run(sockets=[listener])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port; `fail`s (exit 1) with one line when it cannot be."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}:{port}: {host!r} does not resolve ({exc.strerror})")
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        hint = (
+            " (another program uses it: choose another --port)"
+            if exc.errno == errno.EADDRINUSE
+            else ""
+        )
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}{hint}")
+    return sock
