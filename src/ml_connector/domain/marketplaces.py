@@ -2,7 +2,9 @@
 
 The one table of marketplaces (reference/sp-api.md §2.2 and §3.6). The region chooses the cost
 center and the SP-API host; the currency lets normalize catch a mismatched amount; the history
-rule clamps backfills (two years; JP, AU and SG from 2016).
+rule clamps backfills (two years; JP, AU and SG from 2016); `prices_include_tax` says whether
+the buyer's price includes VAT/GST (docs/accounting-options.md, "Which marketplaces", gives the
+source of each).
 """
 
 from __future__ import annotations
@@ -29,11 +31,15 @@ class Marketplace:
     name: str
     long_history: bool = False
     """JP, AU and SG keep order history from 2016 instead of two years."""
+    prices_include_tax: bool = True
+    """The price a buyer sees and pays includes VAT/GST (EU, UK, JP, AU, ...): an order that
+    carries no tax figure still holds the tax inside its amounts. False where tax is added on
+    top at checkout (US and CA sales tax, GST/HST/PST)."""
 
 
 MARKETPLACES: tuple[Marketplace, ...] = (
-    Marketplace("CA", "A2EUQ1WTGCTBG2", Region.NA, "CAD", "Amazon.ca"),
-    Marketplace("US", "ATVPDKIKX0DER", Region.NA, "USD", "Amazon.com"),
+    Marketplace("CA", "A2EUQ1WTGCTBG2", Region.NA, "CAD", "Amazon.ca", prices_include_tax=False),
+    Marketplace("US", "ATVPDKIKX0DER", Region.NA, "USD", "Amazon.com", prices_include_tax=False),
     Marketplace("MX", "A1AM78C64UM0Y8", Region.NA, "MXN", "Amazon.com.mx"),
     Marketplace("BR", "A2Q3Y263D00KWC", Region.NA, "BRL", "Amazon.com.br"),
     Marketplace("IE", "A28R8C7NBKEWEA", Region.EU, "EUR", "Amazon.ie"),

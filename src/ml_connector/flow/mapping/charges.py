@@ -19,7 +19,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,12 @@ from ml_connector.domain.documents import CustomerRef
 from ml_connector.domain.marketplaces import marketplace
 from ml_connector.flow.mapping.catalog import FORMULA_PREFIXES
 from ml_connector.flow.mapping.chart import Chart
-from ml_connector.flow.mapping.config import InvoicedRole, JournalConfig, MappingFile
+from ml_connector.flow.mapping.config import (
+    InvoicedRole,
+    JournalConfig,
+    MappingFile,
+    RevenueRuleConfig,
+)
 from ml_connector.flow.mapping.errors import MappingError
 from ml_connector.input_files import (
     CHARGE_MAPPING,
@@ -71,6 +77,29 @@ class LeafTarget:
     cost_center: str | None  # None: the transaction's marketplace cost center
     label: str
     invoiced: InvoicedRole | None
+
+
+@dataclass(frozen=True, slots=True)
+class VatRule:
+    """What the mapping's ``[vat]`` says about the VAT inside one marketplace's prices, or one
+    catalog category's there; a field left out is None (docs/mapping.md, ``[vat]``)."""
+
+    where: str  # the key as written: "vat.FR" or "vat.FR.categories.books"
+    rate: Decimal | None  # percent: Decimal("20"), Decimal("5.5"), Decimal("0")
+    tax_classification_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MarketplaceVat:
+    """One marketplace's ``[vat]`` entry: its own rule and its categories' (by folded name)."""
+
+    rule: VatRule
+    categories: Mapping[str, VatRule]
+
+
+def category_key(category: str) -> str:
+    """A catalog category as compared with the mapping's: case and outer spaces ignored."""
+    return category.strip().casefold()
 
 
 KeyPath = tuple[str, ...]
@@ -116,6 +145,8 @@ class ChargeMapping:
     file: MappingFile
     targets: dict[str, LeafTarget]
     keys: tuple[tuple[KeyPath, LeafTarget], ...] = ()
+    #: ``[vat]`` by marketplace id (keys written as country codes are resolved at load).
+    vat: Mapping[str, MarketplaceVat] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.keys and self.targets:
@@ -202,6 +233,29 @@ class ChargeMapping:
                 best = (score, target)
         return best[1] if best else None
 
+    def vat_rule(self, marketplace_id: str, category: str | None = None) -> VatRule | None:
+        """The VAT rule for a SKU of ``category`` sold on a marketplace: the category's entry
+        when ``[vat]`` lists it for the marketplace, else the marketplace's; None when the
+        mapping has no ``[vat]`` entry for the marketplace."""
+        found = self.vat.get(marketplace_id)
+        if found is None:
+            return None
+        if category is not None:
+            specific = found.categories.get(category_key(category))
+            if specific is not None:
+                return specific
+        return found.rule
+
+    def revenue_rule(self, category: str | None) -> RevenueRuleConfig | None:
+        """The ``[revenue_rules.<category>]`` entry for a catalog category, or None."""
+        if category is None:
+            return None
+        wanted = category_key(category)
+        for name, rule in self.file.revenue_rules.items():
+            if category_key(name) == wanted:
+                return rule
+        return None
+
     def customer(self, marketplace_id: str) -> CustomerRef | None:
         config = self.file.customers.get(marketplace_id)
         if config is None:
@@ -228,7 +282,67 @@ def _text_settings(model: MappingFile) -> list[tuple[str, str]]:
     for marketplace_id, customer in model.customers.items():
         found.append((f"customers.{marketplace_id}.account_number", customer.account_number))
         found.append((f"customers.{marketplace_id}.site_number", customer.site_number))
+    for key, vat in model.vat.items():
+        if vat.tax_classification_code is not None:
+            found.append((f"vat.{key}.tax_classification_code", vat.tax_classification_code))
+        found += [
+            (f"vat.{key}.categories.{name}.tax_classification_code", entry.tax_classification_code)
+            for name, entry in vat.categories.items()
+            if entry.tax_classification_code is not None
+        ]
+    found += [
+        (f"revenue_rules.{name}.accounting_rule", rule.accounting_rule)
+        for name, rule in model.revenue_rules.items()
+    ]
     return found
+
+
+def _vat_rules(model: MappingFile, source: str, problems: list[str]) -> dict[str, MarketplaceVat]:
+    """``[vat]`` by marketplace id; a key that names no marketplace whose prices include tax,
+    a marketplace named twice, or a category listed twice is a problem (file and key)."""
+    rules: dict[str, MarketplaceVat] = {}
+    written: dict[str, str] = {}
+    for key, vat in model.vat.items():
+        where = f"vat.{key}"
+        market = marketplace(key)
+        if market is None:
+            problems.append(
+                f"{source}: {where}: {key!r} is not an Amazon marketplace: use its country code "
+                "(FR) or marketplace id (A13V1IB3VIYZZH)"
+            )
+            continue
+        if not market.prices_include_tax:
+            problems.append(
+                f"{source}: {where}: {market.name} prices exclude tax (it is added at checkout "
+                "and Amazon reports it), so a VAT rate there would never be used"
+            )
+            continue
+        if market.marketplace_id in written:
+            problems.append(
+                f"{source}: {where}: {market.name} is already configured as "
+                f"vat.{written[market.marketplace_id]}"
+            )
+            continue
+        written[market.marketplace_id] = key
+        categories: dict[str, VatRule] = {}
+        for name, entry in vat.categories.items():
+            folded = category_key(name)
+            if folded in categories:
+                problems.append(
+                    f"{source}: {where}.categories.{name}: the same category as "
+                    f"{categories[folded].where.rsplit('.', 1)[-1]!r} (case is ignored)"
+                )
+                continue
+            categories[folded] = VatRule(
+                f"{where}.categories.{name}",
+                Decimal(entry.rate) if entry.rate is not None else None,
+                entry.tax_classification_code,
+            )
+        rule = VatRule(
+            where, Decimal(vat.rate) if vat.rate is not None else None, vat.tax_classification_code
+        )
+        rules[market.marketplace_id] = MarketplaceVat(rule, categories)
+    return rules
 
 
 def parse_mapping(data: Mapping[str, Any], source: str) -> ChargeMapping:
@@ -272,6 +386,7 @@ def parse_mapping(data: Mapping[str, Any], source: str) -> ChargeMapping:
         value = getattr(model.accounts, name)
         if value is not None:
             check(f"accounts.{name}", "account", value)
+    vat = _vat_rules(model, source, problems)
 
     targets: dict[str, LeafTarget] = {}
     seen: dict[KeyPath, str] = {}
@@ -330,7 +445,7 @@ def parse_mapping(data: Mapping[str, Any], source: str) -> ChargeMapping:
         targets[leaf_type] = LeafTarget(leaf_type, account, charge.cost_center, label, None)
     if problems:
         raise MappingError(problems)
-    return ChargeMapping(chart=chart, file=model, targets=targets)
+    return ChargeMapping(chart=chart, file=model, targets=targets, vat=vat)
 
 
 _PARSED_MAPPINGS: dict[tuple[str, str], ChargeMapping] = {}

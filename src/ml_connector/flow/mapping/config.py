@@ -8,9 +8,12 @@ docs/mapping.md for the format.
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class InvoicedRole(StrEnum):
@@ -86,6 +89,79 @@ class ChargeConfig(_Strict):
     label: str | None = None
 
 
+# A percentage as people write it on a VAT return: digits, an optional decimal part ("5.5").
+_RATE = re.compile(r"^\d{1,3}(\.\d{1,4})?$")
+_HUNDRED = Decimal(100)
+
+
+def check_rate(value: object) -> object:
+    """A VAT/GST rate in percent as a decimal string, 0 to 100 (``"20"``, ``"5.5"``).
+
+    Raises ValueError for a number (a TOML or YAML float may not be the decimal written), a
+    percent sign, or anything outside 0..100; None passes (not configured).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(
+            f'{value!r} is not a string: write the rate in percent in quotes, e.g. "20" '
+            'or "5.5" (a number may not be read as the decimal written)'
+        )
+    text = value.strip()
+    if text.endswith("%"):
+        raise ValueError(f'{value!r}: write the rate without a percent sign, e.g. "20"')
+    if not _RATE.match(text) or Decimal(text) > _HUNDRED:
+        raise ValueError(f'{value!r} is not a rate in percent from 0 to 100, e.g. "20"')
+    return text
+
+
+class VatCategoryConfig(_Strict):
+    """The VAT of one catalog category in one marketplace (books at a reduced rate)."""
+
+    rate: str | None = None
+    tax_classification_code: str | None = Field(default=None, min_length=1, max_length=50)
+
+    @field_validator("rate", mode="before")
+    @classmethod
+    def _rate(cls, value: object) -> object:
+        return check_rate(value)
+
+
+class VatConfig(_Strict):
+    """How the VAT inside one marketplace's tax-inclusive prices is separated (docs/mapping.md).
+
+    ``rate``: percent, as a decimal string (``"20"``), for the connector's own split;
+    ``tax_classification_code``: the Oracle tax classification code for Oracle's tax engine;
+    ``categories``: per catalog category, either a rate (``books = "5.5"``) or a table with
+    ``rate`` and ``tax_classification_code``; a category listed replaces the marketplace's
+    values for its SKUs.
+    """
+
+    rate: str | None = None
+    tax_classification_code: str | None = Field(default=None, min_length=1, max_length=50)
+    categories: dict[str, VatCategoryConfig] = Field(default_factory=dict)
+
+    @field_validator("rate", mode="before")
+    @classmethod
+    def _rate(cls, value: object) -> object:
+        return check_rate(value)
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        # `books = "5.5"` is short for `[vat.FR.categories.books] rate = "5.5"`.
+        if isinstance(value, dict):
+            return {k: {"rate": v} if not isinstance(v, dict) else v for k, v in value.items()}
+        return value
+
+
+class RevenueRuleConfig(_Strict):
+    """The Receivables accounting rule one catalog category's revenue lines carry."""
+
+    accounting_rule: str = Field(min_length=1, max_length=30)
+    accounting_rule_duration: int | None = Field(default=None, ge=1, le=999)
+
+
 class MappingFile(_Strict):
     chart: ChartConfig
     cost_centers: CostCentersConfig
@@ -94,3 +170,7 @@ class MappingFile(_Strict):
     journal: JournalConfig
     invoiced: dict[str, InvoicedRole]
     charges: dict[str, ChargeConfig] = Field(default_factory=dict)
+    # By marketplace id or country code (`FR`, `A13V1IB3VIYZZH`): VAT inside the prices.
+    vat: dict[str, VatConfig] = Field(default_factory=dict)
+    # By catalog category: an accounting rule that replaces the connection's for its SKUs.
+    revenue_rules: dict[str, RevenueRuleConfig] = Field(default_factory=dict)
