@@ -92,7 +92,36 @@ class ServerError(TransientError):
 
 
 class ConnectionFailedError(TransientError):
-    """No usable response: connect/read timeout, reset connection, DNS failure."""
+    """No usable response: connect/read timeout, reset connection, DNS failure.
+
+    ``host`` is where the request went (``host`` or ``host:port``, never a path or query, which
+    may carry a token); ``cause`` is the kind of failure (``dns``, ``refused``, ``tls``,
+    ``connect_timeout``, ``read_timeout``, ``write_timeout``, ``pool_timeout``, ``reset``,
+    ``protocol``, ``other``; see ``remote.http.transport``). Both are ``None`` when unknown.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        host: str | None = None,
+        cause: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        operation: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            status=status,
+            request_id=request_id,
+            operation=operation,
+            code=code,
+            retry_after=retry_after,
+        )
+        self.host = host
+        self.cause = cause
 
 
 class AuthError(RemoteError):

@@ -25,6 +25,7 @@ from ml_connector.errors import (
     error_class_for_status,
 )
 from ml_connector.remote.http.redact import Redactor, default_redactor
+from ml_connector.remote.http.transport import describe_transport
 
 __all__ = [
     "REQUEST_ID_HEADERS",
@@ -185,6 +186,20 @@ def error_from_response(
     )
 
 
-def error_from_transport(exc: httpx.TransportError, *, operation: str | None = None) -> RemoteError:
-    """A transport failure as a retryable typed error (the URL is left out: it may hold a token)."""
-    return ConnectionFailedError(f"{type(exc).__name__}: no usable response", operation=operation)
+def error_from_transport(
+    exc: httpx.TransportError,
+    *,
+    operation: str | None = None,
+    cls: type[ConnectionFailedError] = ConnectionFailedError,
+) -> ConnectionFailedError:
+    """A transport failure as a retryable typed error naming the host and the cause in plain
+    words ("cannot reach api.amazon.com: the host name does not resolve (DNS lookup failed)");
+    the path and query are left out: they may hold a token."""
+    failure = describe_transport(exc)
+    where = failure.host or "the server"
+    return cls(
+        f"cannot reach {where}: {failure.words}",
+        host=failure.host,
+        cause=failure.cause,
+        operation=operation,
+    )

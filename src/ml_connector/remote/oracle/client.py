@@ -267,9 +267,7 @@ class FusionClient:
                 "oracle.call", operation=operation, method=method, error=type(exc).__name__
             )
             if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-                raise RequestNotSent(
-                    f"{type(exc).__name__}: no connection, nothing sent", operation=operation
-                ) from None
+                raise error_from_transport(exc, operation=operation, cls=RequestNotSent) from None
             raise error_from_transport(exc, operation=operation) from None
         self._last.request_id = request_id_of(response)
         _log.info(

@@ -11,15 +11,19 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Literal
 
+import pydantic
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from ml_connector.context import ConnectionContext, Runtime, open_connection, utc_now
-from ml_connector.errors import AuthError, ConfigError, ConnectorError, RemoteError
+from ml_connector.domain.marketplaces import marketplace as table_marketplace
+from ml_connector.errors import ConfigError, ConnectorError
 from ml_connector.flow.mapping import MappingError
+from ml_connector.flow.mapping.charges import ChargeMapping
 from ml_connector.remote.amazon.client import SpApiClient
 from ml_connector.remote.amazon.marketplaces import marketplace
+from ml_connector.remote.explain import amazon_login_failure, amazon_read_failure, oracle_failure
 from ml_connector.remote.http.redact import default_redactor
 from ml_connector.remote.oracle.client import FusionClient
 from ml_connector.run.commands.common import (
@@ -32,15 +36,12 @@ from ml_connector.run.commands.common import (
     out,
     print_json,
     runtime,
+    validation_lines,
 )
 from ml_connector.store import ConnectionConfig, NotFoundInStoreError, StoreError
 
 Status = Literal["ok", "failed", "unknown"]
 _MARKS = {"ok": "[green]✓[/green]", "failed": "[red]✗[/red]", "unknown": "[yellow]?[/yellow]"}
-_AMAZON_ROLES = {
-    "listFinancialEventGroups": "Finance and Accounting",
-    "searchOrders": "Inventory and Order Tracking",
-}
 
 
 @dataclass(frozen=True)
@@ -51,46 +52,12 @@ class Check:
     message: str
 
 
-def _remote_reason(exc: ConnectorError) -> str:
-    detail = str(exc)
-    return detail if len(detail) < 300 else detail[:297] + "..."
-
-
-def _lwa_failure(region: str, exc: ConnectorError) -> str:
-    code = getattr(exc, "code", None)
-    if code == "invalid_grant":
-        return (
-            f"Amazon refused the refresh token for {region}: the seller must authorise the app "
-            "again in Seller Central, then store the new token with `ml-connector connection "
-            f"set-secret NAME --refresh-token-env {region}=VARIABLE`"
-        )
-    if code in ("invalid_client", "unauthorized_client"):
-        return (
-            "Amazon refused the app's LWA client id or client secret: correct amazon.lwa_client_id "
-            "with `connection update` or the secret with `connection set-secret NAME "
-            "--lwa-client-secret-env VARIABLE`"
-        )
-    if isinstance(exc, AuthError):
-        return f"Amazon refused the app's credentials for {region} ({_remote_reason(exc)})"
-    return f"could not reach Amazon's login service ({_remote_reason(exc)})"
-
-
-def _amazon_read_failure(operation: str, exc: ConnectorError) -> str:
-    status = getattr(exc, "status", None)
-    if status == 403:
-        role = _AMAZON_ROLES.get(operation, "required")
-        return f"Amazon refused {operation}: the app lacks the {role} role for this seller"
-    if status == 401:
-        return f"Amazon refused the access token for {operation}"
-    return f"{operation} failed ({_remote_reason(exc)})"
-
-
 def amazon_checks(region: str, client: SpApiClient, config: ConnectionConfig) -> list[Check]:
     system = f"Amazon {region}"
     try:
         client.tokens.token()
     except ConnectorError as exc:
-        return [Check(system, "login", "failed", _lwa_failure(region, exc))]
+        return [Check(system, "login", "failed", amazon_login_failure(region, exc))]
     checks = [Check(system, "login", "ok", "Amazon accepted the app's credentials (LWA token)")]
     since = utc_now() - timedelta(days=1)
     try:
@@ -99,7 +66,7 @@ def amazon_checks(region: str, client: SpApiClient, config: ConnectionConfig) ->
             Check(system, "finances", "ok", "read settlements (listFinancialEventGroups)")
         )
     except ConnectorError as exc:
-        failure = _amazon_read_failure("listFinancialEventGroups", exc)
+        failure = amazon_read_failure("listFinancialEventGroups", exc)
         checks.append(Check(system, "finances", "failed", failure))
     markets = [m for m in config.amazon.marketplace_ids if _region_of(m) == region]
     if not markets:
@@ -114,7 +81,7 @@ def amazon_checks(region: str, client: SpApiClient, config: ConnectionConfig) ->
         next(iter(pages), None)
         checks.append(Check(system, "orders", "ok", "read orders (searchOrders)"))
     except ConnectorError as exc:
-        checks.append(Check(system, "orders", "failed", _amazon_read_failure("searchOrders", exc)))
+        checks.append(Check(system, "orders", "failed", amazon_read_failure("searchOrders", exc)))
     return checks
 
 
@@ -123,26 +90,6 @@ def _region_of(marketplace_id: str) -> str | None:
         return str(marketplace(marketplace_id).region)
     except ConfigError:
         return None
-
-
-def _oracle_failure(exc: ConnectorError) -> tuple[str, str]:
-    """(check name, sentence) for a failed first Oracle read."""
-    if isinstance(exc, RemoteError) and exc.operation == "oauth.token":
-        if isinstance(exc, AuthError):
-            return "login", (
-                "Oracle's identity domain refused the client id or secret (or the scope): "
-                "check the credentials stored for this connection"
-            )
-        return "login", f"could not obtain an Oracle token ({_remote_reason(exc)})"
-    status = getattr(exc, "status", None)
-    if status == 401:
-        return "login", "Oracle refused the credentials (401): check the user and its password"
-    if status == 403:
-        return "invoices", (
-            "Oracle refused to list Receivables invoices: the integration user lacks a "
-            "Receivables role (e.g. Accounts Receivable Specialist) or data access to the BU"
-        )
-    return "invoices", f"reading Receivables invoices failed ({_remote_reason(exc)})"
 
 
 def _quoted(value: str) -> str:
@@ -158,7 +105,7 @@ def oracle_checks(fusion: FusionClient, config: ConnectionConfig) -> list[Check]
             operation="receivablesInvoices.list",
         )
     except ConnectorError as exc:
-        check, sentence = _oracle_failure(exc)
+        check, sentence = oracle_failure(exc)
         checks = [Check("Oracle", check, "failed", sentence)]
         if check == "invoices":
             checks.insert(0, Check("Oracle", "login", "ok", "Oracle issued an access token"))
@@ -215,11 +162,34 @@ def mapping_check(ctx: ConnectionContext) -> Check:
     )
 
 
+def uncovered_marketplaces(config: ConnectionConfig, mapping: ChargeMapping) -> list[str]:
+    """One sentence per configured marketplace the charge mapping names no Oracle customer for:
+    every order of it would wait in the review queue (`connection add` refuses them)."""
+    return [
+        f"amazon.marketplace_ids has {marketplace_id!r}"
+        + (f" ({known.name})" if (known := table_marketplace(marketplace_id)) else "")
+        + f" but the charge mapping {config.mappings.charges} has no [customers.{marketplace_id}]"
+        ": every order of it would be held for review; add its Oracle customer account_number "
+        "and site_number there (docs/mapping.md)"
+        for marketplace_id in config.amazon.marketplace_ids
+        if mapping.customer(marketplace_id) is None
+    ]
+
+
+def customers_check(ctx: ConnectionContext) -> Check:
+    problems = uncovered_marketplaces(ctx.config, ctx.mapping)
+    if problems:
+        return Check("Mapping", "customers", "failed", "; ".join(problems))
+    return Check(
+        "Mapping", "customers", "ok", "every marketplace has its Oracle customer in [customers]"
+    )
+
+
 def run_checks(rt: Runtime, name: str) -> list[Check]:
     """Every check; an error building the clients becomes a failed check, not a crash."""
     try:
         with open_connection(rt, name) as ctx:
-            checks = [mapping_check(ctx)]
+            checks = [mapping_check(ctx), customers_check(ctx)]
             for region, client in ctx.amazon.items():
                 checks += amazon_checks(region, client, ctx.config)
             checks += oracle_checks(ctx.fusion, ctx.config)
@@ -236,6 +206,11 @@ def run_checks(rt: Runtime, name: str) -> list[Check]:
         return [
             Check("Store", "credentials", "failed", f"{exc}; store it with `connection set-secret`")
         ]
+    except pydantic.ValidationError as exc:
+        # A row stored before a rule existed (or edited by hand): the words `add` would use.
+        lines = validation_lines(exc, "the stored configuration")
+        fix = f"; correct it with `ml-connector connection update {name} --config FILE`"
+        return [Check("Store", "configuration", "failed", "; ".join(lines) + fix)]
     except (ConfigError, StoreError) as exc:
         return [Check("Store", "configuration", "failed", str(exc))]
 
