@@ -5,7 +5,8 @@ seller is a credit to the source account) and the net payout is debited to cash 
 the journal balances by construction and the cash line equals Amazon's total. Balance-sheet
 accounts (clearing, tax, reserve) are netted; profit-and-loss accounts keep debits and credits
 apart, so commission charged and commission refunded stay visible as two lines (as in the
-DESIGN §4 worked example).
+DESIGN §4 worked example). COGS lines (``cogs.py``, when the connection books COGS) are one
+pair per SKU and movement, never netted, so units shipped and units returned stay apart.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from ml_connector.domain.checks import (
 )
 from ml_connector.domain.documents import Held, HoldCode, JournalDoc, JournalLine
 from ml_connector.domain.ids import journal_key
-from ml_connector.domain.money import ZERO, quantize
+from ml_connector.domain.money import ZERO
 from ml_connector.domain.settlements import GroupStatus, Settlement, SettlementTransaction
+from ml_connector.flow.accounting.cogs import CogsProblem, cogs_lines, cost_settlement
 from ml_connector.flow.accounting.policy import DEFAULT_POLICY, AccountingPolicy
 from ml_connector.flow.mapping import Catalog, ChargeMapping
 
@@ -85,28 +87,6 @@ def _held(
     return Held(journal_key(settlement.group_id), code, reason, details)
 
 
-def _cogs(
-    settlement: Settlement, catalog: Catalog, mapping: ChargeMapping, lines: _Lines
-) -> str | None:
-    """Dr COGS, Cr inventory for units shipped in this settlement; returns a hold reason."""
-    for txn in settlement.released:
-        if txn.transaction_type != "Shipment":
-            continue
-        for item in txn.items:
-            entry = catalog.get(item.sku) if item.sku else None
-            if entry is None or entry.unit_cost is None or not item.quantity:
-                continue
-            cogs = entry.cogs_account or mapping.file.accounts.cogs
-            inventory = entry.inventory_account or mapping.file.accounts.inventory
-            if cogs is None or inventory is None:
-                return f"COGS for {entry.sku} needs cogs and inventory accounts"
-            amount = quantize(entry.unit_cost * item.quantity, settlement.currency)
-            market = txn.marketplace_id
-            lines.credit(mapping.combination(cogs, market, entry.cost_center), -amount, "COGS")
-            lines.credit(mapping.combination(inventory, market), amount, "Inventory shipped")
-    return None
-
-
 def plan_settlement_journal(
     settlement: Settlement,
     mapping: ChargeMapping,
@@ -114,8 +94,16 @@ def plan_settlement_journal(
     catalog: Catalog | None = None,
     policy: AccountingPolicy = DEFAULT_POLICY,
     accounting_date: date | None = None,
+    cost_currency: str | None = None,
 ) -> JournalDoc | Held:
-    """The settlement's journal, or why it waits (open group, unknown leaf type, no tie)."""
+    """The settlement's journal, or why it waits (open group, unknown leaf type, no tie).
+
+    With ``policy.include_cogs`` the journal also books the cost of the units the settlement
+    shipped and took back (``cogs.py``: per SKU, lines that balance among themselves) and waits
+    when that cost cannot be told: a quantity Amazon does not give, a SKU without a unit cost
+    or accounts, or a settlement whose currency is not ``cost_currency`` (the currency of the
+    catalog's unit costs, when the caller gives it).
+    """
     if settlement.status is not GroupStatus.CLOSED:
         return _held(settlement, HoldCode.NOT_CLOSED, f"settlement {settlement.group_id} is Open")
     try:
@@ -173,12 +161,21 @@ def plan_settlement_journal(
                 )
                 label = target.label
             lines.credit(account, leaf.amount, label)
+    cost_lines: list[JournalLine] = []
     if policy.include_cogs:
         if catalog is None:
             return _held(settlement, HoldCode.INVARIANT, "COGS requested without a catalog")
-        problem = _cogs(settlement, catalog, mapping, lines)
-        if problem:
-            return _held(settlement, HoldCode.UNMAPPED_SKU, problem)
+        costed = cost_settlement(
+            settlement,
+            catalog,
+            mapping,
+            policy,
+            market_of=market_of,
+            cost_currency=cost_currency,
+        )
+        if isinstance(costed, CogsProblem):
+            return _held(settlement, costed.code, costed.reason, costed.details)
+        cost_lines = cogs_lines(costed, mapping, policy, settlement.settlement_id)
     cash = mapping.named("cash_in_transit")
     lines.credit(cash, -settlement.total, f"Net payout, settlement {settlement.settlement_id}")
     moment = settlement.fund_transfer_date
@@ -203,7 +200,7 @@ def plan_settlement_journal(
         category=config.category,
         accounting_date=day,
         currency=settlement.currency,
-        lines=tuple(lines.lines(settlement.settlement_id)),
+        lines=(*lines.lines(settlement.settlement_id), *cost_lines),
     )
     try:
         check_journal_balances(journal)
