@@ -1,7 +1,9 @@
 """The ``ml-connector`` command line.
 
 Sub-commands contributed by other installed packages (the simulators' ``sim``) are loaded from the
-``ml_connector.commands`` entry-point group, so this package never imports them directly.
+``ml_connector.commands`` entry-point group, so this package never imports them directly. Every
+command, plugins' included, runs inside ``common.handle_errors`` (``guard_app``): whatever fails
+ends as one line and an exit code, the traceback only with ``--debug``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from importlib.metadata import entry_points
 import typer
 
 from ml_connector.run import commands
-from ml_connector.run.commands.common import reflow_app_help
+from ml_connector.run.commands.common import guard_app, reflow_app_help
 
 app = typer.Typer(
     name="ml-connector",
@@ -22,9 +24,13 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",
+    # Tracebacks never reach the screen through typer (they may print local variables, which
+    # can hold credentials); guard_app turns every failure into one line first.
+    pretty_exceptions_enable=False,
 )
 commands.register(app)
 reflow_app_help(app)
+guard_app(app)
 
 
 def _load_plugins() -> None:
@@ -32,6 +38,7 @@ def _load_plugins() -> None:
         sub = ep.load()
         if isinstance(sub, typer.Typer):
             reflow_app_help(sub)
+            guard_app(sub)
             app.add_typer(sub, name=ep.name)
 
 

@@ -1,9 +1,13 @@
 """What every command shares: the global options, one way to print, one way to fail.
 
-Expected failures (a bad config file, a refused credential, an unknown connection) end as one red
-line on stderr and a documented exit code, never a traceback: the people running these commands
-are finance admins and schedulers, not Python developers. Exit code 2 means "what you gave us is
-wrong" (a file, a name, a missing key); 1 means "we tried and something failed".
+Every failure (a bad config file, a refused credential, an unknown connection, a host that does
+not answer, and a bug) ends as one red line on stderr and a documented exit code, never a
+traceback: the people running these commands are finance admins and schedulers, not Python
+developers. The traceback goes to the log at debug level (`--log-level debug`), and to the screen
+with `--debug`. Under `--json` the failure is also one JSON object on stdout,
+``{"ok": false, "error": "...", "exit_code": N}``, so a script always has one object to parse.
+Exit code 2 means "what you gave us is wrong" (a file, a name, a missing key); 1 means "we tried
+and something failed"; docs/cli.md lists the others (3 and 4, from `sync`).
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ import functools
 import inspect
 import io
 import json
+import logging
 import os
 import re
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError
@@ -25,6 +32,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TextIO, TypeVar, cast
 
 import pydantic
+import structlog
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -44,6 +52,7 @@ from ml_connector.context import (
 from ml_connector.errors import ConfigError, ConnectorError
 from ml_connector.flow.mapping import MappingError
 from ml_connector.observability import configure_logging
+from ml_connector.remote.explain import describe_failure
 from ml_connector.remote.http.redact import default_redactor
 from ml_connector.store import KEY_ENV_VAR, NotFoundInStoreError
 
@@ -51,6 +60,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 LOG_LEVEL_ENV = "ML_CONNECTOR_LOG_LEVEL"
+DEBUG_ENV = "ML_CONNECTOR_DEBUG"
+_log = structlog.get_logger(__name__)
 USAGE_EXIT = 2
 PIPED_WIDTH = 200
 FAILURE_EXIT = 1
@@ -89,10 +100,12 @@ def connection_name(name: str | None, flag: str | None) -> str:
 
 @dataclass(frozen=True)
 class GlobalOptions:
-    """`--db` and `--key-file` as given before the command name (None: the context.py default)."""
+    """`--db` and `--key-file` as given before the command name (None: the context.py default),
+    and `--debug` (tracebacks on screen)."""
 
     database_url: str | None = None
     key_file: Path | None = None
+    debug: bool = False
 
 
 def installed_version() -> str:
@@ -179,6 +192,16 @@ def global_callback(
     log_json: Annotated[
         bool, typer.Option("--log-json", help="Write log lines as JSON (for log shippers).")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar=DEBUG_ENV,
+            help="On a failure, print the traceback before the one-line error, and log at debug "
+            "level (overrides --log-level). For reporting a bug.",
+            show_envvar=True,
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -193,13 +216,13 @@ def global_callback(
     try:
         configure_logging(
             json=log_json,
-            level=log_level,
+            level="debug" if debug else log_level,
             redactor=default_redactor,
             stream=cast(TextIO, _Stderr()),
         )
     except ValueError as exc:
         fail(f"--log-level: {exc}", code=USAGE_EXIT)
-    ctx.obj = GlobalOptions(database_url=db, key_file=key_file)
+    ctx.obj = GlobalOptions(database_url=db, key_file=key_file, debug=debug)
 
 
 class _Stderr(io.TextIOBase):
@@ -275,15 +298,57 @@ def err() -> Console:
     return Console(stderr=True, soft_wrap=True)
 
 
+@dataclass
+class _Invocation:
+    """The command running now, as `guard_app` saw its parameters."""
+
+    ctx: typer.Context | None
+    as_json: bool
+    connection: str | None
+    json_printed: bool = False
+
+
+_INVOCATION: ContextVar[_Invocation | None] = ContextVar("ml_connector_invocation", default=None)
+
+# typer.Exit/Abort end a command on purpose; typer.TyperException is the base of click's usage
+# errors (bad option values), which typer prints as its usage box with exit code 2.
+_PASS_THROUGH = (typer.Exit, typer.Abort, typer.TyperException)
+
+
+def json_requested() -> bool:
+    """Whether the running command was given ``--json`` (its ``as_json`` parameter)."""
+    invocation = _INVOCATION.get()
+    return invocation is not None and invocation.as_json
+
+
+def debug_requested() -> bool:
+    """Whether ``--debug`` (or ML_CONNECTOR_DEBUG) was given to this invocation."""
+    invocation = _INVOCATION.get()
+    if invocation is not None and invocation.ctx is not None:
+        obj = invocation.ctx.find_root().obj
+        if isinstance(obj, GlobalOptions):
+            return obj.debug
+    return os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def print_json(obj: Any) -> None:
     """One JSON object on one line: plain text, no colours, so scripts can parse it."""
     typer.echo(default_redactor.text(json.dumps(obj, default=str, sort_keys=True)))
+    invocation = _INVOCATION.get()
+    if invocation is not None:
+        invocation.json_printed = True
 
 
 def fail(message: str, *, code: int = FAILURE_EXIT) -> NoReturn:
-    """One red line on stderr, then exit: the only way commands report an expected error."""
-    shown = escape(default_redactor.text(message))
-    err().print(f"[bold red]error:[/bold red] {shown}", highlight=False)
+    """One red line on stderr, then exit: the only way commands report an error.
+
+    Under ``--json``, and when the command has not printed its object yet, stdout also gets
+    ``{"ok": false, "error": message, "exit_code": code}``."""
+    text = default_redactor.text(message)
+    invocation = _INVOCATION.get()
+    if invocation is not None and invocation.as_json and not invocation.json_printed:
+        print_json({"ok": False, "error": text, "exit_code": code})
+    err().print(f"[bold red]error:[/bold red] {escape(text)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -296,26 +361,91 @@ def validation_lines(error: pydantic.ValidationError, source: str) -> list[str]:
     return lines
 
 
+def _fail_after(exc: BaseException, message: str, code: int) -> NoReturn:
+    """The traceback to the log (debug level) and, with --debug, to stderr; then `fail`."""
+    _log.debug("command.failed", error=type(exc).__name__, exc_info=exc)
+    # --debug sets the log level to debug, so the log line above carries the traceback; print
+    # it only when logging was not configured that way (an embedding caller, a test).
+    if debug_requested() and not logging.getLogger(__name__).isEnabledFor(logging.DEBUG):
+        shown = "".join(traceback.format_exception(exc))
+        sys.stderr.write(default_redactor.text(shown))
+        sys.stderr.flush()
+    fail(message, code=code)
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn the errors a user can cause or fix into one clear red line and an exit code."""
+    """Every exception of ``func`` as one clear red line and an exit code (never a traceback).
+
+    2 for what the user gave (configuration, mapping files, names), 1 for everything else, a
+    remote failure in the plain words of `remote.explain.describe_failure` and an unexpected
+    exception (a bug) by its type and text. `typer.Exit` and click's own errors pass through.
+    `ml_connector.run.cli` wraps every command in it, so nothing escapes to typer's handler.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
+        except _PASS_THROUGH:
+            raise
         except MappingError as exc:
-            fail("; ".join(exc.problems), code=USAGE_EXIT)
+            _fail_after(exc, "; ".join(exc.problems), USAGE_EXIT)
         except pydantic.ValidationError as exc:
-            fail("; ".join(validation_lines(exc, exc.title)), code=USAGE_EXIT)
+            _fail_after(exc, "; ".join(validation_lines(exc, exc.title)), USAGE_EXIT)
         except (ConfigError, NotFoundInStoreError) as exc:
-            fail(str(exc), code=USAGE_EXIT)
+            _fail_after(exc, str(exc), USAGE_EXIT)
         except ConnectorError as exc:
-            fail(str(exc), code=FAILURE_EXIT)
+            invocation = _INVOCATION.get()
+            named = invocation.connection if invocation is not None else None
+            sentence = describe_failure(exc, connection=named)
+            _fail_after(exc, sentence, FAILURE_EXIT)
         except OperationalError as exc:
             # The driver's own text names host and database, never the password.
-            fail(f"cannot use the database: {exc.orig}", code=FAILURE_EXIT)
+            _fail_after(exc, f"cannot use the database: {exc.orig}", FAILURE_EXIT)
+        except Exception as exc:
+            detail = str(exc).splitlines()[0][:300] if str(exc) else ""
+            _fail_after(
+                exc,
+                f"unexpected failure ({type(exc).__name__}{': ' + detail if detail else ''}); "
+                "run again with --debug to see the traceback, and report it",
+                FAILURE_EXIT,
+            )
 
     return wrapper
+
+
+def _guarded(func: Callable[P, R]) -> Callable[P, R]:
+    handled = handle_errors(func)
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        ctx = next((a for a in (*args, *kwargs.values()) if isinstance(a, typer.Context)), None)
+        named = kwargs.get("connection") or kwargs.get("name")
+        invocation = _Invocation(
+            ctx=ctx,
+            as_json=kwargs.get("as_json") is True,
+            connection=named if isinstance(named, str) else None,
+        )
+        token = _INVOCATION.set(invocation)
+        try:
+            return handled(*args, **kwargs)
+        finally:
+            _INVOCATION.reset(token)
+
+    wrapper._guarded = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def guard_app(app: typer.Typer) -> None:
+    """Every command of ``app`` (sub-apps included) inside `handle_errors`, with its ``--json``
+    flag, connection name and context known to `fail`: so a failure no command module
+    anticipated still ends as one line (and one JSON object under ``--json``)."""
+    for command in app.registered_commands:
+        if command.callback is not None and not getattr(command.callback, "_guarded", False):
+            command.callback = _guarded(command.callback)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            guard_app(group.typer_instance)
 
 
 def age(since: datetime, now: datetime | None = None) -> str:

@@ -30,7 +30,11 @@ from ml_connector.store import connection_config, get_connection, list_connectio
 
 
 def report_json(report: SyncReport) -> dict[str, Any]:
+    """The `sync --json` object (docs/cli.md); ``ok`` and ``exit_code`` as `exit_code` says."""
+    code = exit_code([report])
     return {
+        "ok": code == EXIT_OK,
+        "exit_code": code,
         "connection": report.connection,
         "started": report.started.isoformat(),
         "finished": report.finished.isoformat() if report.finished else None,
@@ -41,6 +45,11 @@ def report_json(report: SyncReport) -> dict[str, Any]:
         "found_existing_in_oracle": report.post.found_existing,
         "rejected": report.post.rejected,
         "retry": report.post.retry,
+        "unconfirmed": report.post.unconfirmed,
+        "waiting_on_import": report.post.waiting_on_import,
+        "left_for_next_cycle": report.post.left_for_next_cycle,
+        "oracle_unreachable": report.post.oracle_unreachable,
+        "region_failures": dict(report.region_failures),
         "clamped": report.orders.clamped,
         "unreadable_records": report.plan.invalid
         + report.orders.unidentified
@@ -61,6 +70,10 @@ def print_report(report: SyncReport) -> None:
     table.add_row("found already in Oracle", str(report.post.found_existing))
     table.add_row("rejected by Oracle", str(report.post.rejected))
     table.add_row("to retry", str(report.post.retry))
+    if report.post.unconfirmed:
+        table.add_row("sent, answer lost (looked up next cycle)", str(report.post.unconfirmed))
+    if report.post.waiting_on_import:
+        table.add_row("waiting for an Oracle import to finish", str(report.post.waiting_on_import))
     unreadable = report.plan.invalid + report.orders.unidentified + report.finances.unidentified
     table.add_row("Amazon records we cannot read (held)", str(unreadable))
     table.add_row("waiting in the review queue", str(report.plan.waiting))
@@ -68,6 +81,32 @@ def print_report(report: SyncReport) -> None:
     for clamp in report.orders.clamped:
         out().print(f"[yellow]history limit:[/yellow] {clamp}")
     print_reconciliation(report.reconciliation)
+    for line in attention_lines(report):
+        out().print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
+
+
+def attention_lines(report: SyncReport) -> list[str]:
+    """What a cycle could not do, one plain line each: Amazon regions not read, documents left
+    for the next cycle (Oracle unreachable), posts whose answer was lost, imports still running."""
+    lines = [f"region {region} not synced: {why}" for region, why in report.region_failures.items()]
+    post = report.post
+    left = f"{post.left_for_next_cycle} documents left for the next cycle"
+    if post.oracle_unreachable:
+        reason = post.oracle_unreachable
+        lines.append(reason if "left for the next cycle" in reason else f"{reason}: {left}")
+    elif post.left_for_next_cycle:
+        lines.append(left)
+    if post.unconfirmed:
+        lines.append(
+            f"{post.unconfirmed} documents sent without an answer from Oracle: the next cycle "
+            "looks each up before sending it again"
+        )
+    if post.waiting_on_import:
+        lines.append(
+            f"{post.waiting_on_import} documents wait for an Oracle import that may still create "
+            "them: the next cycle checks"
+        )
+    return lines
 
 
 _INVARIANTS = (
@@ -263,20 +302,41 @@ def _sync(ctx: typer.Context, connection: str, since: datetime | None, as_json: 
     raise typer.Exit(exit_code([report]))
 
 
-# Documented in docs/cli.md: cron and schedulers alert on these.
+# Documented in docs/cli.md ("Exit codes"): cron and schedulers alert on these. 2 (configuration
+# or input) comes from common.handle_errors, before or instead of a cycle.
+EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_HELD = 3
+EXIT_PARTIAL = 4
+
+
+def is_partial(report: SyncReport) -> bool:
+    """The cycle could not post or read everything: documents to retry, without a confirmed
+    answer, waiting for an import, left for the next cycle (Oracle unreachable), or an Amazon
+    region that could not be read."""
+    post = report.post
+    return bool(
+        post.retry
+        or post.unconfirmed
+        or post.waiting_on_import
+        or post.left_for_next_cycle
+        or post.oracle_unreachable
+        or report.region_failures
+    )
 
 
 def exit_code(reports: list[SyncReport]) -> int:
-    """1 when Oracle rejected something; 3 when the cycle finished but records or documents wait
-    in the review queue; 0 when everything was posted and nothing waits (`reconcile` says
-    whether each settlement ties, with exit codes of its own)."""
+    """The most urgent of the cycles' codes: 1 when Oracle rejected something; 4 when documents
+    are left to retry or a region could not be read (partial); 3 when the cycle finished but
+    records or documents wait in the review queue; 0 when everything was posted and nothing
+    waits (`reconcile` says whether each settlement ties, with exit codes of its own)."""
     if any(report.post.rejected for report in reports):
         return EXIT_FAILED
+    if any(is_partial(report) for report in reports):
+        return EXIT_PARTIAL
     if any(report.plan.waiting for report in reports):
         return EXIT_HELD
-    return 0
+    return EXIT_OK
 
 
 def run(
@@ -315,8 +375,9 @@ def _run(ctx: typer.Context, once: bool) -> None:
 
 def _one_line(report: SyncReport) -> str:
     counts = report.counts()
-    return (
+    line = (
         f"{report.connection}: posted {counts['posted']}, held {counts['held']}, "
         f"rejected {counts['rejected']}, retry {counts['retry']}, "
         f"waiting for review {report.plan.waiting}"
     )
+    return "; ".join([line, *attention_lines(report)])
