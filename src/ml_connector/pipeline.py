@@ -38,6 +38,7 @@ from ml_connector.store import (
     release_lease,
     start_run,
 )
+from ml_connector.store.connections import marketplace_problem
 from ml_connector.store.runs import abort_dead_runs, run_seen
 from ml_connector.store.tables import Run
 
@@ -113,22 +114,18 @@ def _claim(rt: Runtime, connection_id: int, now: datetime) -> LeaseToken | None:
 
 
 def regions_and_marketplaces(ctx: ConnectionContext) -> dict[str, list[str]]:
-    """Marketplace ids grouped by the SP-API region whose refresh token can read them."""
+    """Marketplace ids grouped by the SP-API region whose refresh token can read them.
+
+    `connection add` refuses the same problems with the same words (``marketplace_problem``);
+    this is for a stored row that somehow still has one.
+    """
     grouped: dict[str, list[str]] = {region: [] for region in ctx.config.amazon.regions}
     for marketplace_id in ctx.config.amazon.marketplace_ids:
-        known = marketplace(marketplace_id)
         # Skipping a marketplace silently would leave its orders out of the books unnoticed.
-        if known is None:
-            raise ConfigError(
-                f"connection {ctx.name!r}: amazon.marketplace_ids has {marketplace_id!r}, "
-                "which is not an Amazon marketplace id"
-            )
-        if known.region not in grouped:
-            raise ConfigError(
-                f"connection {ctx.name!r}: marketplace {marketplace_id!r} ({known.name}) is in "
-                f"region {known.region}, but amazon.regions is {list(grouped)} (no refresh "
-                "token for it)"
-            )
+        problem = marketplace_problem(marketplace_id, list(grouped))
+        known = marketplace(marketplace_id)
+        if problem is not None or known is None:
+            raise ConfigError(f"connection {ctx.name!r}: amazon.marketplace_ids: {problem}")
         grouped[known.region].append(marketplace_id)
     return grouped
 

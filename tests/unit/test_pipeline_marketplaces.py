@@ -33,7 +33,7 @@ def test_marketplaces_are_grouped_by_region(tmp_path: Path) -> None:
 
 def test_an_unknown_marketplace_id_is_refused_not_skipped(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path, ["NA"], ["ATVPDKIKX0DER", "ATVPDKIKX0DEX"])
-    with pytest.raises(ConfigError, match="'ATVPDKIKX0DEX', which is not an Amazon marketplace"):
+    with pytest.raises(ConfigError, match="'ATVPDKIKX0DEX' is not an Amazon marketplace id"):
         regions_and_marketplaces(ctx)
 
 

@@ -7,15 +7,20 @@ this model at all: they live encrypted in ``secrets``. ``extra="forbid"`` makes 
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from ml_connector.domain.marketplaces import MARKETPLACES, marketplace
+from ml_connector.remote.oracle.pod import identity_domain_host, oci_region_hint, split_pod_url
 from ml_connector.store.columns import utcnow
 from ml_connector.store.errors import NotFoundInStoreError, StoreError
 from ml_connector.store.kinds import DocumentState
@@ -38,8 +43,10 @@ __all__ = [
     "has_documents",
     "list_connections",
     "mark_connection_removed",
+    "marketplace_problem",
     "rename_connection",
     "seller_identity",
+    "taken_from",
     "update_connection",
 ]
 
@@ -67,6 +74,23 @@ class AmazonSettings(_Frozen):
     lwa_token_url: str | None = None
     # Simulators run time faster; their usage plans are scaled by the same factor. 1 for Amazon.
     rate_limit_scale: float = Field(default=1.0, gt=0)
+
+    @field_validator("marketplace_ids")
+    @classmethod
+    def _known_marketplaces(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        # Refused here, not at the first sync: a marketplace that cannot be read (unknown id,
+        # no refresh token for its region) would leave its orders out of the books.
+        regions = info.data.get("regions")
+        problems = [
+            problem
+            for marketplace_id in value
+            if (problem := marketplace_problem(marketplace_id, regions)) is not None
+        ]
+        if problems:
+            raise PydanticCustomError(
+                "marketplace", "{problems}", {"problems": "; ".join(problems)}
+            )
+        return value
 
 
 class OracleSettings(_Frozen):
@@ -106,13 +130,55 @@ class OracleSettings(_Frozen):
         default_factory=list
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _pod_address(cls, data: Any) -> Any:
+        """A pasted pod address in ``pod`` gives both the pod and the region."""
+        if not isinstance(data, dict) or not isinstance(data.get("pod"), str):
+            return data
+        split = split_pod_url(data["pod"])
+        if split is None:
+            return data
+        pod, region = split
+        given = data.get("region")
+        if isinstance(given, str) and given.strip() and given.strip() != region:
+            message = (
+                f"oracle.pod is the address of a pod in region {region!r} but oracle.region is "
+                f"{given.strip()!r}: leave oracle.region out (it is taken from the address) or "
+                "correct it"
+            )
+            raise PydanticCustomError("pod_region", "{message}", {"message": message})
+        return {**data, "pod": pod, "region": region}
+
     @field_validator("pod", "region")
     @classmethod
-    def _dns_label(cls, value: str) -> str:
+    def _dns_label(cls, value: str, info: ValidationInfo) -> str:
         # These become part of a host name: anything else could redirect credentials elsewhere.
+        hint = oci_region_hint(value) if info.field_name == "region" else None
+        if hint is not None:
+            raise PydanticCustomError("oci_region", "{hint}", {"hint": hint})
         if not _DNS_LABEL.match(value):
-            raise ValueError("must be a DNS label (a-z, 0-9, '-', at most 63 characters)")
+            what = (
+                "the pod's name (the POD of https://POD.fa.REGION.oraclecloud.com) or that "
+                "whole address"
+                if info.field_name == "pod"
+                else "the data-center code of https://POD.fa.REGION.oraclecloud.com (us2, em2, ocs)"
+            )
+            raise PydanticCustomError(
+                "dns_label",
+                "must be a DNS label (a-z, 0-9, '-', at most 63 characters): {what}",
+                {"what": what},
+            )
         return value
+
+    @field_validator("identity_domain_url")
+    @classmethod
+    def _one_identity_domain_form(cls, value: str) -> str:
+        # Every form the Oracle console shows (URL, with :443 or a path, bare host, bare id) is
+        # stored as the bare host; anything else (a simulator's loopback URL, a listed host)
+        # is kept as written and judged where the token URL is built (context.oracle_token_url).
+        host = identity_domain_host(value)
+        return host if host is not None else value.strip().rstrip("/")
 
 
 class Cadences(_Frozen):
@@ -162,6 +228,71 @@ class ConnectionConfig(_Frozen):
     mappings: MappingFiles
     cadences: Cadences = Field(default_factory=Cadences)
     accounting: AccountingSettings = Field(default_factory=AccountingSettings)
+
+
+def marketplace_problem(marketplace_id: str, regions: Collection[str] | None) -> str | None:
+    """Why a configured marketplace id cannot be synced, in words naming the fix; None if it can.
+
+    Refused: an id not in the marketplace table (a typo, with the nearest id suggested), a
+    country code or a marketplace's name in place of its id (``US``, ``amazon.com``), and a
+    marketplace in a region outside ``regions`` (no refresh token can read it). ``regions``
+    None skips the region rule (the regions themselves were refused).
+    """
+    text = marketplace_id.strip()
+    known = marketplace(text)
+    if known is not None and known.marketplace_id == text:
+        if regions is None or known.region in regions:
+            return None
+        return (
+            f"marketplace {text!r} ({known.name}) is in region {known.region}, but amazon.regions "
+            f"is {list(regions)} (no refresh token for it): add {str(known.region)!r} to "
+            "amazon.regions or remove the marketplace"
+        )
+    if known is not None:
+        return (
+            f"{text!r} is a country code, not a marketplace id: {known.name} is "
+            f"{known.marketplace_id!r}"
+        )
+    bare = text.lower().removeprefix("https://").removeprefix("www.").rstrip("/")
+    for market in MARKETPLACES:
+        if market.name.lower() == bare:
+            return (
+                f"{text!r} is a marketplace's name, not its id: {market.name} is "
+                f"{market.marketplace_id!r}"
+            )
+    near = difflib.get_close_matches(
+        text.upper(), [m.marketplace_id for m in MARKETPLACES], n=1, cutoff=0.75
+    )
+    guess = ""
+    if near:
+        found = marketplace(near[0])
+        guess = f" (did you mean {near[0]!r}, {found.name if found else near[0]}?)"
+    return (
+        f"{text!r} is not an Amazon marketplace id{guess}; the ids are listed in "
+        "docs/configuration.md"
+    )
+
+
+def taken_from(raw: Any, config: ConnectionConfig) -> list[str]:
+    """What validation read differently from what the file says, one sentence per setting
+    (a pasted pod address, another form of the identity domain), for `add` and `update`."""
+    oracle = raw.get("oracle") if isinstance(raw, dict) else None
+    if not isinstance(oracle, dict):
+        return []
+    said: list[str] = []
+    pod = oracle.get("pod")
+    if isinstance(pod, str) and pod != config.oracle.pod:
+        said.append(
+            f"oracle.pod: took pod {config.oracle.pod}, region {config.oracle.region} from "
+            f"{pod.strip()}"
+        )
+    domain = oracle.get("identity_domain_url")
+    if isinstance(domain, str) and domain.strip() != config.oracle.identity_domain_url:
+        said.append(
+            f"oracle.identity_domain_url: read {domain.strip()} as the identity domain "
+            f"{config.oracle.identity_domain_url}"
+        )
+    return said
 
 
 def _check_name(name: str) -> None:

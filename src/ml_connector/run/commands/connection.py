@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import pydantic
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from ml_connector.run.commands.common import (
     JsonOption,
     NameArgument,
     connection_name,
+    err,
     fail,
     handle_errors,
     iso,
@@ -37,7 +39,7 @@ from ml_connector.run.commands.common import (
     runtime,
     validation_lines,
 )
-from ml_connector.run.commands.connection_test import check_connection
+from ml_connector.run.commands.connection_test import check_connection, uncovered_marketplaces
 from ml_connector.run.commands.secrets_input import (
     gather_chosen_secrets,
     gather_secrets,
@@ -64,6 +66,7 @@ from ml_connector.store.connections import (
     find_same_seller,
     mark_connection_removed,
     rename_connection,
+    taken_from,
 )
 from ml_connector.store.tables import Document, StoredSecret
 
@@ -80,6 +83,11 @@ def load_config_file(path: Path) -> ConnectionConfig:
     The file is refused in one line naming its path when it is not a regular UTF-8 file of at
     most 1 MiB, is not TOML, or nests too deep (`ml_connector.input_files`).
     """
+    return _load_config_file(path)[0]
+
+
+def _load_config_file(path: Path) -> tuple[ConnectionConfig, list[str]]:
+    """The validated configuration and what validation read from it differently (`taken_from`)."""
     try:
         data: dict[str, Any] = parse_toml(
             read_text(path, CONNECTION_CONFIG), path, invalid="not valid TOML"
@@ -93,9 +101,10 @@ def load_config_file(path: Path) -> ConnectionConfig:
             if isinstance(value, str) and value:
                 mappings[key] = _mapping_path(path, key, value)
     try:
-        return ConnectionConfig.model_validate(data)
+        config = ConnectionConfig.model_validate(data)
     except pydantic.ValidationError as exc:
         fail("; ".join(validation_lines(exc, shown(path))), code=USAGE_EXIT)
+    return config, taken_from(data, config)
 
 
 def _mapping_path(config_path: Path, key: str, value: str) -> str:
@@ -113,26 +122,30 @@ def _mapping_path(config_path: Path, key: str, value: str) -> str:
 
 
 def validated_config(path: Path) -> ConnectionConfig:
-    """A configuration file checked as far as can be without a network call: the model, the
-    URLs credentials would go to, and the mapping files it names (for `add` and `update`)."""
-    config = load_config_file(path)
+    """A configuration file checked as far as can be without a network call (for `add` and
+    `update`): the model (marketplaces against the regions, the Oracle pod, region and identity
+    domain), the URLs credentials would go to, the mapping files it names, and an Oracle
+    customer in the charge mapping for every marketplace. Each refusal is one line naming the
+    setting (exit code 2); a setting read from another form (a pasted pod address) is said."""
+    config, taken = _load_config_file(path)
+    for sentence in taken:
+        err().print(f"[cyan]note:[/cyan] {escape(sentence)}", highlight=False)
     # A configured URL that credentials must not go to is refused before anything is stored.
-    urls = {"amazon"}
-    if config.oracle.base_url:
-        urls.add("oracle.base_url")
-    if config.oracle.identity_domain_url.startswith(("http://", "https://")):
-        urls.add("oracle.token_url")
+    setting = {"oracle.token_url": "oracle.identity_domain_url"}
     refused = [
-        f"{key}: {text}"
+        f"{shown(path)}: {setting.get(key, key)}: {text}"
         for key, text in describe_endpoints(config).items()
-        if text.startswith("refused") and (key in urls or key.startswith("amazon."))
+        if text.startswith("refused")
     ]
     if refused:
         fail("; ".join(refused), code=USAGE_EXIT)
     try:
-        load_mappings(config)
+        mapping, _ = load_mappings(config)
     except MappingError as exc:
         fail("mapping files refused: " + "; ".join(exc.problems), code=USAGE_EXIT)
+    uncovered = uncovered_marketplaces(config, mapping)
+    if uncovered:
+        fail(f"{shown(path)}: " + "; ".join(uncovered), code=USAGE_EXIT)
     return config
 
 
