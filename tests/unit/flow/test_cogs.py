@@ -7,6 +7,7 @@ account, cost center 00); WIDGET-1's revenue cost center is 15, so its COGS line
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,12 @@ from ml_connector.flow.accounting import (
 from ml_connector.flow.mapping import Catalog, ChargeMapping, load_mapping
 from ml_connector.flow.mapping.catalog import parse_catalog
 from ml_connector.flow.normalize import normalize_settlement
+from ml_connector.flow.reconcile import (
+    ReconcileStatus,
+    SettlementReconciliation,
+    reconcile_settlement,
+    roles_from_mapping,
+)
 
 D = Decimal
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -251,3 +258,140 @@ def test_a_settlement_in_another_currency_than_the_costs_holds(
         settlement, mapping, catalog=costs, policy=COGS_ON, cost_currency="USD"
     )
     assert isinstance(same, JournalDoc)
+
+
+# --- reconciliation -------------------------------------------------------------------------
+
+
+def _reconcile(
+    mapping: ChargeMapping, costs: Catalog, settlement: Any, journal: JournalDoc
+) -> SettlementReconciliation:
+    return reconcile_settlement(
+        settlement,
+        journal,
+        roles=roles_from_mapping(mapping),
+        posted=True,
+        catalog=costs,
+        policy=COGS_ON,
+    )
+
+
+def _doctor(journal: JournalDoc, description: str, amount: str) -> JournalDoc:
+    """The journal with the line of that description moved to `amount` (same side)."""
+    lines = []
+    for line in journal.lines:
+        if line.description == description:
+            side = "entered_dr" if line.entered_dr else "entered_cr"
+            line = replace(line, **{side: D(amount)})
+        lines.append(line)
+    return replace(journal, lines=tuple(lines))
+
+
+@pytest.fixture
+def shipped_and_returned(
+    shapes: type[Shapes], mapping: ChargeMapping, costs: Catalog
+) -> tuple[Any, JournalDoc]:
+    settlement = _settlement(shapes, _shipment(shapes), _refund(shapes))
+    journal = plan_settlement_journal(settlement, mapping, catalog=costs, policy=COGS_ON)
+    assert isinstance(journal, JournalDoc)
+    return settlement, journal
+
+
+def test_reconcile_cogs_that_ties_is_matched(
+    mapping: ChargeMapping, costs: Catalog, shipped_and_returned: tuple[Any, JournalDoc]
+) -> None:
+    result = _reconcile(mapping, costs, *shipped_and_returned)
+    assert result.status is ReconcileStatus.MATCHED, result.notes
+    cogs = result.to_json()["invariants"]["cogs"]
+    # (3 − 1) × 4.20 = 8.40 of COGS; inventory −12.60 + 4.20 = −8.40: the same 8.40.
+    assert cogs == {
+        "holds": True,
+        "expected": "8.40",
+        "booked": "8.40",
+        "cause": None,
+        "skus": [
+            {
+                "sku": "WIDGET-1",
+                "shipped": 3,
+                "returned": 1,
+                "unit_cost": "4.20",
+                "catalog_unit_cost": "4.20",
+                "expected": "8.40",
+                "booked": "8.40",
+                "inventory_and_write_off": "8.40",
+                "cause": None,
+            }
+        ],
+    }
+
+
+def test_reconcile_a_doctored_cogs_line_is_a_variance_naming_the_sku(
+    mapping: ChargeMapping, costs: Catalog, shipped_and_returned: tuple[Any, JournalDoc]
+) -> None:
+    settlement, journal = shipped_and_returned
+    # Both sides of the shipped pair cut to 12.00: the journal still balances and still ties
+    # to Amazon's total, only the cost is wrong (12.00 − 4.20 = 7.80 instead of 8.40).
+    doctored = _doctor(journal, "COGS WIDGET-1: 3 shipped at 4.20", "12.00")
+    doctored = _doctor(doctored, "Inventory WIDGET-1: 3 shipped at 4.20", "12.00")
+    assert doctored.total_dr == doctored.total_cr
+    result = _reconcile(mapping, costs, settlement, doctored)
+    assert result.status is ReconcileStatus.VARIANCE
+    assert result.notes == (
+        "COGS WIDGET-1: COGS booked 7.80, expected 8.40 (3 shipped − 1 returned at 4.20)",
+    )
+    data = result.to_json()["invariants"]
+    assert data["cogs"]["holds"] is False
+    assert data["journal_total"]["holds"] is True  # the payout still ties: only COGS is off
+
+
+def test_reconcile_cost_lines_that_do_not_balance_are_named(
+    mapping: ChargeMapping, costs: Catalog, shipped_and_returned: tuple[Any, JournalDoc]
+) -> None:
+    settlement, journal = shipped_and_returned
+    doctored = _doctor(journal, "Inventory WIDGET-1: 1 returned at 4.20", "4.00")
+    result = _reconcile(mapping, costs, settlement, doctored)
+    assert result.status is ReconcileStatus.VARIANCE
+    # Inventory: −12.60 + 4.00 = −8.60 taken off, COGS still 8.40.
+    assert result.notes == (
+        "COGS WIDGET-1: inventory and write-off lines take 8.60 off, COGS is 8.40 (the cost "
+        "lines do not balance)",
+    )
+
+
+def test_reconcile_a_journal_without_cogs_is_a_variance(
+    shapes: type[Shapes], mapping: ChargeMapping, costs: Catalog
+) -> None:
+    settlement = _settlement(shapes, _shipment(shapes), _refund(shapes))
+    journal = plan_settlement_journal(settlement, mapping, catalog=costs)  # COGS was off
+    assert isinstance(journal, JournalDoc)
+    result = _reconcile(mapping, costs, settlement, journal)
+    assert result.status is ReconcileStatus.VARIANCE
+    assert result.notes == (
+        "COGS WIDGET-1: COGS booked 0.00, expected 8.40 (3 shipped − 1 returned at 4.20)",
+    )
+
+
+def test_reconcile_written_off_returns_tie(
+    shapes: type[Shapes], write_off_mapping: ChargeMapping, costs: Catalog
+) -> None:
+    settlement = _settlement(shapes, _shipment(shapes), _refund(shapes))
+    journal = plan_settlement_journal(
+        settlement, write_off_mapping, catalog=costs, policy=WRITE_OFF
+    )
+    assert isinstance(journal, JournalDoc)
+    result = _reconcile(write_off_mapping, costs, settlement, journal)
+    assert result.status is ReconcileStatus.MATCHED, result.notes
+    # Inventory credit 12.60 less the write-off debit 4.20 = 8.40 = COGS.
+    (sku,) = result.to_json()["invariants"]["cogs"]["skus"]
+    assert (sku["booked"], sku["inventory_and_write_off"]) == ("8.40", "8.40")
+
+
+def test_reconcile_without_cogs_shows_no_cogs_check(
+    mapping: ChargeMapping, shipped_and_returned: tuple[Any, JournalDoc]
+) -> None:
+    settlement, journal = shipped_and_returned
+    result = reconcile_settlement(
+        settlement, journal, roles=roles_from_mapping(mapping), posted=True
+    )
+    assert result.status is ReconcileStatus.MATCHED, result.notes
+    assert "cogs" not in result.to_json()["invariants"]

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ml_connector.domain.ids import FinancialEventGroupId, journal_key
 from ml_connector.domain.settlements import GroupStatus, Settlement, group_status_of
+from ml_connector.flow.accounting.policy import DEFAULT_POLICY, AccountingPolicy
+from ml_connector.flow.mapping import Catalog
 from ml_connector.flow.mapping.charges import ChargeMapping
 from ml_connector.flow.normalize.fields import NormalizeError
 from ml_connector.flow.normalize.settlements import normalize_settlement
@@ -138,8 +140,14 @@ def reconcile_connection(
     now: datetime,
     only: set[str] | None = None,
     record: bool = True,
+    catalog: Catalog | None = None,
+    policy: AccountingPolicy = DEFAULT_POLICY,
 ) -> list[dict[str, Any]]:
-    """Reconcile every Closed settlement (or just ``only``); returns their JSON summaries."""
+    """Reconcile every Closed settlement (or just ``only``); returns their JSON summaries.
+
+    ``policy`` is the connection's accounting policy: with ``include_cogs`` each journal's cost
+    lines are checked too, against the ``catalog``'s unit costs.
+    """
     roles = roles_from_mapping(mapping)
     results: list[dict[str, Any]] = []
     with sessions() as session, session.begin():
@@ -193,6 +201,8 @@ def reconcile_connection(
                 books=_settlement_books(settlement, books, items),
                 elsewhere=_elsewhere(footprints, row.amazon_id, order_ids),
                 known_transaction_ids=known_ids,
+                catalog=catalog,
+                policy=policy,
             )
             for order_id in outcome.held_orders:
                 paid_in.setdefault(order_id, []).append(str(settlement.settlement_id))

@@ -4,9 +4,11 @@ Four invariants are shown for every settlement, every time (docs/reconciliation.
 (a) the journal's total = Amazon's group total (and line type by line type); (b) the settlement
 report's total = the group total, or "settlement report not found"; (c) proceeds settled =
 invoices − credit memos of the orders in the settlement, naming every order that differs and
-why; (d) every clearing account nets to zero for the settlement (``invariants.py``). The status
-is ``matched`` only when all four hold; ``incomplete`` when the only differences are orders held
-for review (or not yet accepted by Oracle); ``variance`` otherwise.
+why; (d) every clearing account nets to zero for the settlement (``invariants.py``); and, when
+the connection books COGS, (e) the journal's cost lines are Amazon's units at the unit cost, SKU
+by SKU (``cogs.py``). The status is ``matched`` only when all hold; ``incomplete`` when the
+only differences are orders held for review (or not yet accepted by Oracle); ``variance``
+otherwise.
 
 Amazon's side is the group's total and the settlement report's deposit total. A settlement whose
 report could not be linked (see ``report_link.py``) says so in words, "settlement report not
@@ -28,6 +30,10 @@ from typing import Any
 from ml_connector.domain.documents import JournalDoc
 from ml_connector.domain.money import ZERO, total
 from ml_connector.domain.settlements import GroupStatus, Settlement
+from ml_connector.flow.accounting.policy import DEFAULT_POLICY, AccountingPolicy
+from ml_connector.flow.mapping import Catalog
+from ml_connector.flow.reconcile.cogs import NOTE as COGS_NOTE
+from ml_connector.flow.reconcile.cogs import CogsCheck, check_cogs, is_cost_line
 from ml_connector.flow.reconcile.invariants import (
     ClearingCheck,
     OrderBooks,
@@ -101,13 +107,17 @@ class SettlementReconciliation:
     """Invariant (c); None when the order documents were not given (pure callers)."""
     clearing: ClearingCheck | None = None
     """Invariant (d); None when the order documents were not given."""
+    cogs: CogsCheck | None = None
+    """The COGS check; None when the connection does not book COGS."""
 
     def invariants(self) -> dict[str, Any]:
         """The four invariants, each with ``holds`` (None: not checked) and its figures."""
         journal_causes = [
             n
             for n in self.notes
-            if not n.startswith(_REPORT_NOTES) and not n.startswith(_ORDER_NOTES)
+            if not n.startswith(_REPORT_NOTES)
+            and not n.startswith(_ORDER_NOTES)
+            and not n.startswith(COGS_NOTE)
         ]
         journal_holds = (
             None if self.posted_total is None else self.posted_total == self.amazon_total
@@ -133,7 +143,7 @@ class SettlementReconciliation:
                 "amazon": str(self.amazon_total),
                 "cause": self.report_missing or "report not checked",
             }
-        return {
+        checks: dict[str, Any] = {
             "journal_total": {
                 "holds": journal_holds,
                 "journal": _text(self.posted_total),
@@ -150,6 +160,9 @@ class SettlementReconciliation:
             if self.clearing is not None
             else {"holds": None, "cause": "not checked"},
         }
+        if self.cogs is not None:
+            checks["cogs"] = self.cogs.to_json()
+        return checks
 
     @property
     def held_orders(self) -> tuple[str, ...]:
@@ -210,7 +223,9 @@ def _amazon_by_type(settlement: Settlement, roles: AccountRoles) -> dict[LineTyp
 def _journal_by_type(journal: JournalDoc, roles: AccountRoles) -> dict[LineType, Decimal]:
     sums = dict.fromkeys(LineType, ZERO)
     for line in journal.lines:
-        if line.account == roles.cash_in_transit:
+        # Cost lines are not Amazon's money (and balance among themselves): the COGS check
+        # judges them.
+        if line.account == roles.cash_in_transit or is_cost_line(line):
             continue
         sums[roles.for_account(line.account)] += line.entered_cr - line.entered_dr
     return sums
@@ -229,6 +244,8 @@ def reconcile_settlement(
     books: Mapping[str, OrderBooks] | None = None,
     elsewhere: Mapping[str, Mapping[str, Decimal]] | None = None,
     known_transaction_ids: Iterable[str] = (),
+    catalog: Catalog | None = None,
+    policy: AccountingPolicy = DEFAULT_POLICY,
 ) -> SettlementReconciliation:
     """Compare one settlement with its journal; `posted` says whether Oracle accepted it.
 
@@ -238,7 +255,8 @@ def reconcile_settlement(
 
     ``books`` (the settlement's orders as the books have them, see ``invariants.OrderBooks``)
     turns on invariants (c) and (d); ``reconcile_connection`` always gives them. Without them
-    those two are reported "not checked".
+    those two are reported "not checked". With ``policy.include_cogs`` the journal's cost lines
+    are checked against Amazon's units and the ``catalog``'s unit costs (``cogs.check_cogs``).
     """
     if journal is not None and journal.settlement_id != settlement.settlement_id:
         raise ValueError(
@@ -299,6 +317,10 @@ def reconcile_settlement(
             known_transaction_ids=known_transaction_ids,
         )
         notes.extend(_order_notes(proceeds, clearing))
+    cogs: CogsCheck | None = None
+    if policy.include_cogs:
+        cogs = check_cogs(settlement, journal if is_posted else None, catalog)
+        notes.extend(cogs.causes())
     wrong = bool(notes) and (
         proceeds is None or clearing is None or any(not n.startswith(_HELD_NOTE) for n in notes)
     )
@@ -333,6 +355,7 @@ def reconcile_settlement(
         report_missing=missing,
         proceeds=proceeds,
         clearing=clearing,
+        cogs=cogs,
     )
 
 

@@ -266,6 +266,8 @@ def reconcile_command(
                 conn.mapping,
                 now=rt.clock(),
                 only=set(settlement) if settlement else None,
+                catalog=conn.catalog,
+                policy=conn.policy,
             )
         if as_json:
             print_json({"settlements": rows})
