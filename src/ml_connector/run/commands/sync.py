@@ -114,6 +114,7 @@ _INVARIANTS = (
     ("report_total", "report"),
     ("proceeds", "proceeds"),
     ("clearing", "clearing"),
+    ("cogs", "COGS"),  # only for a connection that books COGS
 )
 
 
@@ -126,7 +127,9 @@ def _invariant_marks(row: dict[str, Any]) -> str:
     if not isinstance(invariants, dict):
         return "-"
     return " ".join(
-        f"{label} {_mark((invariants.get(key) or {}).get('holds'))}" for key, label in _INVARIANTS
+        f"{label} {_mark((invariants.get(key) or {}).get('holds'))}"
+        for key, label in _INVARIANTS
+        if key != "cogs" or key in invariants
     )
 
 
