@@ -7,6 +7,10 @@ Credit memos reference the invoice line through REFERENCE_LINE_CONTEXT/ATTRIBUTE
 line must link to the LINE line it taxes through LINK_TO_LINE_CONTEXT/ATTRIBUTE1..15; an
 unlinked or dangling tax line is rejected with its transaction. The execution report names each
 rejected row by its line key: ``Row <CONTEXT|ATTRIBUTE1|...>: <message> [<invalid value>]``.
+A line with TAX_CODE (the template's "Tax Classification Code") gets its tax computed as a REST
+line does (``tax_rules``, AMOUNT_INCLUDES_TAX_FLAG Y/N/blank); invoice lines carry their
+invoicing and accounting rules; a credit memo line crediting a ruled invoice line needs
+CREDIT_METHOD_FOR_ACCT_RULE and no rule duration or start date of its own.
 """
 
 from __future__ import annotations
@@ -30,6 +34,15 @@ from ml_connector_sim.oracle.checks import (
     parse_date,
 )
 from ml_connector_sim.oracle.state import EssStatus, InterfaceError, Transaction
+from ml_connector_sim.oracle.tax_rules import (
+    LineTax,
+    RuledLine,
+    credit_method_problem,
+    line_tax,
+    revenue_problem,
+    round_to,
+    rule_problems,
+)
 from ml_connector_sim.oracle.tenant import TransactionClass
 from ml_connector_sim.oracle.transactions import new_transaction
 
@@ -63,6 +76,12 @@ LINE_POS = {
     "TAX_CODE": 54,
     "SALES_ORDER": 57,
     "UOM_CODE": 61,
+    "INVOICING_RULE_NAME": 63,
+    "ACCOUNTING_RULE_NAME": 64,
+    "ACCOUNTING_RULE_DURATION": 65,
+    "RULE_START_DATE": 66,
+    "AMOUNT_INCLUDES_TAX_FLAG": 95,
+    "CREDIT_METHOD_FOR_ACCT_RULE": 97,
     "MEMO_LINE_NAME": 111,
     "LINK_TO_LINE_CONTEXT": 114,
     "REFERENCE_LINE_CONTEXT": 130,
@@ -117,6 +136,7 @@ class _Line:
     errors: list[tuple[str, str]] = field(default_factory=list)
     amount: Decimal = Decimal(0)
     reference: tuple[int, dict[str, Any]] | None = None
+    taxed: LineTax | None = None
 
     def get(self, name: str) -> str:
         return _cell(self.record, LINE_POS[name])
@@ -282,7 +302,21 @@ def _check_line(
         err(("You must provide an amount, or a quantity and a unit selling price.", ""))
         return
     line.amount = amount if amount is not None else (qty * price).quantize(_CENT)  # type: ignore[operator]
+    line.taxed, problem = line_tax(
+        ctx.setup,
+        "|".join(line.key),
+        line.get("TAX_CODE") or None,
+        line.get("AMOUNT_INCLUDES_TAX_FLAG"),
+        line.amount,
+        line.get("CURRENCY_CODE"),
+        flag_name="AMOUNT_INCLUDES_TAX_FLAG",
+    )
+    if problem is not None:
+        err((problem.text, line.get("TAX_CODE") or line.get("AMOUNT_INCLUDES_TAX_FLAG")))
     if trx_class == TransactionClass.CM:
+        for column in ("ACCOUNTING_RULE_DURATION", "RULE_START_DATE"):
+            if line.get(column):
+                err((f"For credit memos, don't enter a value in {column}.", line.get(column)))
         trx_type = ctx.setup.transaction_type(line.get("CUST_TRX_TYPE_NAME"))
         sign = trx_type.creation_sign if trx_type else "Negative"
         if (line.amount > 0 and sign == "Negative") or (line.amount < 0 and sign == "Positive"):
@@ -304,6 +338,11 @@ def _check_line(
                         "|".join(ref),
                     )
                 )
+            elif line.get("LINE_TYPE") == "LINE":
+                method = line.get("CREDIT_METHOD_FOR_ACCT_RULE")
+                refusal = credit_method_problem(line.reference[1], method)
+                if refusal is not None:
+                    err((refusal, method))
 
 
 def _process(
@@ -419,6 +458,22 @@ def _build(
         ctx.state.next_numbers[source] = current + 1
         number = str(current)
     cm = expected == TransactionClass.CM
+    invoicing_rule = first.get("INVOICING_RULE_NAME") or None
+    if not cm:
+        for rule_problem in rule_problems(
+            setup,
+            invoicing_rule,
+            (
+                RuledLine(
+                    "|".join(m.key),
+                    m.get("ACCOUNTING_RULE_NAME") or None,
+                    m.get("ACCOUNTING_RULE_DURATION"),
+                )
+                for m in members
+                if m.get("LINE_TYPE") == "LINE"
+            ),
+        ):
+            first.errors.append((rule_problem.text, invoicing_rule or ""))
     out_lines, out_dists = [], []
     for index, member in enumerate(members, start=1):
         line: dict[str, Any] = {
@@ -430,7 +485,9 @@ def _build(
             "ItemNumber": member.get("EGP_SYSTEM_ITEMS_SEG1") or None,
             "SalesOrder": member.get("SALES_ORDER") or None,
             "LineType": member.get("LINE_TYPE"),
-            "_amount": member.amount,
+            "TaxClassificationCode": member.get("TAX_CODE") or None,
+            "LineAmountIncludesTax": member.get("AMOUNT_INCLUDES_TAX_FLAG") or None,
+            "_amount": member.taxed.total if member.taxed else member.amount,
             "_key": member.key,
             "_children": {
                 (
@@ -449,7 +506,21 @@ def _build(
                 ]
             },
         }
+        if not cm and member.get("ACCOUNTING_RULE_NAME"):
+            line["AccountingRule"] = member.get("ACCOUNTING_RULE_NAME")
+            line["AccountingRuleDuration"] = member.get("ACCOUNTING_RULE_DURATION") or None
+            line["RuleStartDate"] = member.get("RULE_START_DATE") or None
+        if cm and member.get("CREDIT_METHOD_FOR_ACCT_RULE"):
+            line["CreditMethodForRules"] = member.get("CREDIT_METHOD_FOR_ACCT_RULE")
+        taxed = member.taxed
+        revenue = taxed.revenue if taxed else member.amount
+        if taxed is not None:
+            tax_child = (
+                "receivablesCreditMemoLineTaxLines" if cm else "receivablesInvoiceLineTaxLines"
+            )
+            line["_children"][tax_child] = [taxed.tax_line()]
         out_lines.append(line)
+        revenue_amounts: list[Decimal] = []
         for record in dists.get(member.key, []):
             segments = [
                 _cell(record, DIST_SEG_START + i)
@@ -460,16 +531,33 @@ def _build(
                 member.errors.append(
                     (f"The account combination {combination} isn't valid.", combination)
                 )
+            account_class = _CLASSES.get(_cell(record, DIST_POS["ACCOUNT_CLASS"]), "Revenue")
+            amount = parse_amount(_cell(record, DIST_POS["AMOUNT"]), "AMOUNT")
+            percent = parse_amount(_cell(record, DIST_POS["PERCENT"]), "PERCENT")
+            if account_class == "Revenue" and amount is not None:
+                revenue_amounts.append(amount)
+            elif account_class == "Revenue" and percent is not None:
+                amount = round_to(revenue * percent / 100, first.get("CURRENCY_CODE"))
             out_dists.append(
                 {
                     "DistributionId": ctx.state.new_line_id(),
-                    "AccountClass": _CLASSES.get(
-                        _cell(record, DIST_POS["ACCOUNT_CLASS"]), "Revenue"
-                    ),
+                    "AccountClass": account_class,
                     "AccountCombination": combination,
-                    "Amount": parse_amount(_cell(record, DIST_POS["AMOUNT"]), "AMOUNT"),
-                    "Percent": parse_amount(_cell(record, DIST_POS["PERCENT"]), "PERCENT"),
+                    "Amount": amount,
+                    "Percent": percent,
                     ("CreditMemoLineNumber" if cm else "InvoiceLineNumber"): index,
+                }
+            )
+        if taxed is not None:
+            mismatch = revenue_problem("|".join(member.key), taxed, revenue_amounts)
+            if mismatch is not None:
+                member.errors.append((mismatch.text, str(sum(revenue_amounts, Decimal(0)))))
+            out_dists.append(
+                {
+                    "DistributionId": ctx.state.new_line_id(),
+                    **taxed.tax_distribution(
+                        "CreditMemoLineNumber" if cm else "InvoiceLineNumber", index
+                    ),
                 }
             )
     if any(m.errors for m in members):
@@ -485,6 +573,7 @@ def _build(
             "PaymentTerms": None if cm else (first.get("TERM_NAME") or None),
             "InternalNotes": first.get("INTERNAL_NOTES") or None,
             "Comments": first.get("COMMENTS") or None,
+            **({"InvoicingRule": invoicing_rule} if invoicing_rule and not cm else {}),
         },
         lines=out_lines,
         distributions=out_dists,

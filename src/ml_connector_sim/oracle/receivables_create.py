@@ -6,7 +6,10 @@ are all checked here, in Oracle's order, before anything is stored.
 Tax is a child of the line it taxes (``receivablesInvoiceLineTaxLines``, each with a
 ``TaxAmount``); a Tax distribution names that line and, with ``DetailedTaxLineNumber``, its tax
 line. A Tax distribution on a line that carries no tax line — tax sent as an ordinary line — is
-refused, as a pod refuses it.
+refused, as a pod refuses it. A line with a ``TaxClassificationCode`` gets its tax from the
+tax engine instead (``tax_rules``): the computed tax line, a Tax distribution on the rate's
+account, and Revenue distributions by percent of the line's revenue after tax. Invoicing and
+accounting rules are checked together.
 """
 
 from __future__ import annotations
@@ -28,6 +31,14 @@ from ml_connector_sim.oracle.context import SimContext
 from ml_connector_sim.oracle.errors import Detail, OracleError
 from ml_connector_sim.oracle.receivables_spec import Spec
 from ml_connector_sim.oracle.state import Transaction
+from ml_connector_sim.oracle.tax_rules import (
+    LineTax,
+    RuledLine,
+    line_tax,
+    revenue_problem,
+    round_to,
+    rule_problems,
+)
 from ml_connector_sim.oracle.transactions import new_transaction
 
 CENT = Decimal("0.01")
@@ -147,8 +158,23 @@ def build_transaction(
         raise bad_request(
             f"The payment terms {payload['PaymentTerms']} don't exist.", "SIM_AR_TERMS"
         )
-    lines = _lines(ctx, spec, payload.get(spec.lines) or [])
-    distributions = _distributions(ctx, spec, payload.get(spec.distributions) or [], lines)
+    lines = _lines(ctx, spec, payload.get(spec.lines) or [], header.currency)
+    if spec.kind == "invoice":
+        rules = rule_problems(
+            setup,
+            payload.get("InvoicingRule"),
+            (
+                RuledLine(x["LineNumber"], x.get("AccountingRule"), x.get("AccountingRuleDuration"))
+                for x in lines
+            ),
+        )
+        if rules:
+            raise OracleError(400, rules)
+    distributions = _distributions(
+        ctx, spec, payload.get(spec.distributions) or [], lines, header.currency
+    )
+    for line in lines:
+        line.pop("_tax", None)
     if spec.kind == "credit_memo" and any(line["_amount"] > 0 for line in lines):
         raise bad_request(
             "The credit memo line amounts must be negative for a credit memo transaction type.",
@@ -179,7 +205,7 @@ def build_transaction(
     )
 
 
-def _lines(ctx: SimContext, spec: Spec, raw: list[Any]) -> list[dict[str, Any]]:
+def _lines(ctx: SimContext, spec: Spec, raw: list[Any], currency: str) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not raw:
         raise bad_request(f"You must provide at least one line in {spec.lines}.", "SIM_AR_NO_LINES")
     lines: list[dict[str, Any]] = []
@@ -201,6 +227,23 @@ def _lines(ctx: SimContext, spec: Spec, raw: list[Any]) -> list[dict[str, Any]]:
                 )
             amount = (qty * price).quantize(CENT)
         _check_tax_lines(spec, number, item)
+        taxed, problem = line_tax(
+            ctx.setup,
+            number,
+            item.get("TaxClassificationCode"),
+            item.get("LineAmountIncludesTax"),
+            amount,
+            currency,
+        )
+        if problem is not None:
+            raise OracleError(400, [problem])
+        if taxed is not None and item.get(spec.line_children[0]):
+            raise bad_request(
+                f"Line {number} has a tax classification code and manual tax lines: send one "
+                "or the other.",
+                "SIM_AR_TAX_CODE_AND_MANUAL_TAX",
+                spec.line_children[0],
+            )
         tax = sum(
             (
                 _decimal(t.get("TaxAmount"), "TaxAmount") or Decimal(0)
@@ -215,17 +258,21 @@ def _lines(ctx: SimContext, spec: Spec, raw: list[Any]) -> list[dict[str, Any]]:
             if key in ctx.state.used_line_keys or key in {x.get("_key") for x in lines}:
                 raise bad_request(DUPLICATE_KEY, "SIM_AR_DUPLICATE_LINE_KEY", spec.line_children[2])
             line["_key"] = key
+        children = {n: item[n] for n in spec.line_children if isinstance(item.get(n), list)}
+        if taxed is not None:
+            children[spec.line_children[0]] = [taxed.tax_line()]
         line.update(
             {
                 "CustomerTransactionLineId": ctx.state.new_line_id(),
                 "LineNumber": number,
                 spec.line_amount: amount,
-                "_amount": amount + tax,
-                "_children": {
-                    n: item[n] for n in spec.line_children if isinstance(item.get(n), list)
-                },
+                "_amount": taxed.total if taxed is not None else amount + tax,
+                "_revenue": taxed.revenue if taxed is not None else amount,
+                "_children": children,
             }
         )
+        if taxed is not None:
+            line["_tax"] = taxed
         lines.append(line)
     numbers = [line["LineNumber"] for line in lines]
     if len(set(numbers)) != len(numbers):
@@ -234,10 +281,11 @@ def _lines(ctx: SimContext, spec: Spec, raw: list[Any]) -> list[dict[str, Any]]:
 
 
 def _distributions(
-    ctx: SimContext, spec: Spec, raw: list[Any], lines: list[dict[str, Any]]
+    ctx: SimContext, spec: Spec, raw: list[Any], lines: list[dict[str, Any]], currency: str
 ) -> list[dict[str, Any]]:
     coa = ctx.setup.chart_of_accounts
     numbers = {line["LineNumber"] for line in lines}
+    by_number = {line["LineNumber"]: line for line in lines}
     out = []
     problems: list[Detail] = []
     for item in raw:
@@ -268,9 +316,30 @@ def _distributions(
             problems.extend(_tax_distribution_problems(spec, item, line_no, lines))
         dist = dict(item)
         dist["DistributionId"] = ctx.state.new_line_id()
-        if "Amount" in item:
+        if item.get("Amount") is not None:
             dist["Amount"] = _decimal(item["Amount"], "Amount")
+        elif item.get("Percent") is not None and line_no in by_number:
+            # A share of the line: of its revenue after tax for Revenue, as Oracle reads it.
+            share = _decimal(item["Percent"], "Percent") or Decimal(0)
+            dist["Amount"] = round_to(by_number[line_no]["_revenue"] * share / 100, currency)
         out.append(dist)
+    sent = list(zip(out, raw, strict=True))
+    for line in lines:
+        taxed: LineTax | None = line.get("_tax")
+        if taxed is None:
+            continue
+        revenue = [
+            d["Amount"]
+            for d, item in sent
+            if d.get("AccountClass") == "Revenue"
+            and d.get(spec.dist_line) == line["LineNumber"]
+            and item.get("Amount") is not None
+        ]
+        problem = revenue_problem(line["LineNumber"], taxed, revenue)
+        if problem is not None:
+            problems.append(problem)
+        computed = taxed.tax_distribution(spec.dist_line, line["LineNumber"])
+        out.append({**computed, "DistributionId": ctx.state.new_line_id()})
     if problems:
         raise OracleError(400, problems)
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import json
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -113,12 +114,44 @@ class Customer(_Model):
     sites: list[CustomerSite] = Field(min_length=1)
 
 
+class TaxClassification(_Model):
+    """A tax classification code and the one rate it stands for (Oracle Tax's rate setup).
+
+    ``tax_account`` is where the computed tax is booked (the rate's tax liability account);
+    ``amount_includes_tax`` is the rate's own inclusive setting, used when a line leaves the
+    flag blank.
+    """
+
+    code: str = Field(min_length=1, max_length=50)
+    rate: Decimal = Field(ge=0, lt=100)
+    tax_account: str
+    amount_includes_tax: bool = False
+
+
+class AccountingRule(_Model):
+    """A revenue scheduling rule: a fixed schedule of ``periods`` or a variable one (the line
+    gives the number of periods as its rule duration)."""
+
+    name: str = Field(min_length=1, max_length=30)
+    schedule: Literal["fixed", "variable"]
+    periods: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _periods(self) -> AccountingRule:
+        if (self.schedule == "fixed") != (self.periods is not None):
+            raise ValueError("a fixed schedule has periods, a variable one has none")
+        return self
+
+
 class Receivables(_Model):
     transaction_sources: list[TransactionSource] = Field(min_length=1)
     transaction_types: list[TransactionType] = Field(min_length=1)
     payment_terms: list[str] = Field(min_length=1)
     customers: list[Customer] = Field(min_length=1)
     line_transaction_contexts: list[str] | None = None
+    tax_classification_codes: list[TaxClassification] = Field(default_factory=list)
+    invoicing_rules: list[str] = Field(default_factory=list)
+    accounting_rules: list[AccountingRule] = Field(default_factory=list)
 
 
 class GeneralLedger(_Model):
@@ -191,6 +224,13 @@ class TenantSetup(_Model):
                     raise ValueError(
                         f"receivables.transaction_sources[{i}].business_units: unknown {bu_name!r}"
                     )
+        coa = self.chart_of_accounts
+        for i, tax in enumerate(self.receivables.tax_classification_codes):
+            if not coa.is_valid_combination(coa.split(tax.tax_account)):
+                raise ValueError(
+                    f"receivables.tax_classification_codes[{i}].tax_account: "
+                    f"{tax.tax_account!r} isn't a valid account combination"
+                )
         return self
 
     # -- look-ups (case-sensitive, as Fusion's value-based look-ups are) -----------------------
@@ -222,6 +262,15 @@ class TenantSetup(_Model):
             if number or name:
                 return cust
         return None
+
+    def tax_classification(self, code: str | None) -> TaxClassification | None:
+        return next((t for t in self.receivables.tax_classification_codes if t.code == code), None)
+
+    def invoicing_rule(self, name: str | None) -> str | None:
+        return next((r for r in self.receivables.invoicing_rules if r == name), None)
+
+    def accounting_rule(self, name: str | None) -> AccountingRule | None:
+        return next((r for r in self.receivables.accounting_rules if r.name == name), None)
 
     def rate_type(self, name: str | None) -> ConversionRateType | None:
         return next((r for r in self.conversion_rate_types if r.name == name), None)

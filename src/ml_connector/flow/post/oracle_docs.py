@@ -6,13 +6,20 @@ the same document Oracle may already hold, and the look-up by its key finds it.
 Every invoice line carries the line-transactions flexfield (context + order id + line number).
 That is how a credit memo imported through AutoInvoice names the very invoice line it reverses,
 and how anyone in Oracle traces a line back to its Amazon order.
+
+A tax-inclusive line with a tax classification code leaves the tax to Oracle's tax engine: the
+line goes with its code and the includes-tax flag, no tax line of ours, and its Revenue
+distribution by ``Percent`` 100 (the net is Oracle's figure). A line with an accounting rule
+carries it, its duration and start date; the header carries the invoicing rule. A credit memo
+crediting a ruled invoice names the credit method for its revenue schedule. Sources:
+docs/oracle-setup.md "Tax-inclusive lines" and "Revenue schedules".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Final, Literal
 
 from ml_connector.domain.accounts import AccountCombination
 from ml_connector.domain.documents import (
@@ -33,9 +40,11 @@ from ml_connector.remote.oracle import (
     LineKey,
 )
 from ml_connector.remote.oracle import InvoiceLine as OracleInvoiceLine
+from ml_connector.remote.oracle.fbdi_autoinvoice import CreditMethod
 
 LINE_CONTEXT = "AMAZON ORDERS"
 _DESCRIPTION_LIMIT = 240
+_FULL_SHARE: Final = Decimal(100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +65,9 @@ class PostingProfile:
     line_context: str = LINE_CONTEXT
     tax_regime_code: str | None = None  # manual tax lines name the regime and rate when set
     tax_rate_code: str | None = None
+    #: How a credit memo reverses a ruled invoice line's revenue schedule
+    #: (CREDIT_METHOD_FOR_ACCT_RULE): PRORATE credits every period by the same share.
+    credit_method_for_rules: CreditMethod = "PRORATE"
 
 
 def _conversion(currency: str, profile: PostingProfile) -> str | None:
@@ -99,14 +111,43 @@ def tax_parent(lines: tuple[InvoiceLine, ...], tax: InvoiceLine) -> InvoiceLine 
     return parent
 
 
+def _oracle_taxed(line: InvoiceLine) -> bool:
+    """Oracle's tax engine computes this line's tax (inside its amount) from the code."""
+    return line.amount_includes_tax and line.tax_classification_code is not None
+
+
+def _check_tax_coding(doc: InvoiceDoc | CreditMemoDoc, line: InvoiceLine) -> None:
+    if line.amount_includes_tax and line.tax_classification_code is None:
+        raise ValueError(
+            f"line {line.line_number} of {doc.transaction_number} includes tax but names no "
+            "tax classification code for Oracle to take it out"
+        )
+    if line.tax_classification_code is not None and not line.amount_includes_tax:
+        # Oracle would add its tax on top: the invoice total would no longer be the planned one.
+        raise ValueError(
+            f"line {line.line_number} of {doc.transaction_number} has tax classification code "
+            f"{line.tax_classification_code} on an amount that excludes tax"
+        )
+
+
 def invoice_payload(doc: InvoiceDoc, profile: PostingProfile) -> InvoiceCreate:
     """The REST deep-create body: lines, per-line distributions, one receivable, DFF keys.
 
     Tax is sent the way Receivables models it: a `receivablesInvoiceLineTaxLines` child of the
-    item line it taxes, with a Tax distribution naming that line and the tax line's number.
+    item line it taxes, with a Tax distribution naming that line and the tax line's number. A
+    tax-inclusive line with a tax classification code instead carries `TaxClassificationCode`
+    and `LineAmountIncludesTax` ``Y``, and its Revenue distribution by `Percent` 100; the
+    Receivable stays the gross total. Rules: `InvoicingRule` on the header, `AccountingRule`,
+    `AccountingRuleDuration` and `RuleStartDate` (the transaction date, as Oracle's example)
+    on each ruled line.
+
+    Raises ValueError for a document Oracle would book differently from the plan: a tax line
+    with no item line, a connector tax line on an Oracle-taxed line, a code on a tax-exclusive
+    amount, a tax-inclusive line without a code, or rules on one side only.
     """
     taxes: dict[int, list[InvoiceLine]] = {}
     for line in doc.lines:
+        _check_tax_coding(doc, line)
         if _is_tax(line):
             parent = tax_parent(doc.lines, line)
             if parent is None:
@@ -114,7 +155,23 @@ def invoice_payload(doc: InvoiceDoc, profile: PostingProfile) -> InvoiceCreate:
                     f"tax line {line.line_number} ({line.sku}) of {doc.transaction_number} "
                     "has no item line to belong to"
                 )
+            if _oracle_taxed(parent):
+                raise ValueError(
+                    f"tax line {line.line_number} of {doc.transaction_number} taxes line "
+                    f"{parent.line_number}, whose tax Oracle computes from its code"
+                )
             taxes.setdefault(parent.line_number, []).append(line)
+    ruled = [line.line_number for line in doc.lines if line.accounting_rule]
+    if ruled and not doc.invoicing_rule:
+        raise ValueError(
+            f"{doc.transaction_number}: lines {ruled} have an accounting rule but the invoice "
+            "has no invoicing rule"
+        )
+    if doc.invoicing_rule and not ruled:
+        raise ValueError(
+            f"{doc.transaction_number}: invoicing rule {doc.invoicing_rule} but no line has an "
+            "accounting rule"
+        )
     lines: list[OracleInvoiceLine] = []
     distributions: list[InvoiceDistribution] = []
     for line in doc.lines:
@@ -131,7 +188,14 @@ def invoice_payload(doc: InvoiceDoc, profile: PostingProfile) -> InvoiceCreate:
                 UnitSellingPrice=price,
                 LineAmount=line.amount,
                 ItemNumber=line.oracle_item,
+                TaxClassificationCode=line.tax_classification_code,
+                LineAmountIncludesTax="Y" if _oracle_taxed(line) else None,
                 SalesOrder=doc.amazon_order_id,
+                AccountingRule=line.accounting_rule,
+                AccountingRuleDuration=line.accounting_rule_duration
+                if line.accounting_rule
+                else None,
+                RuleStartDate=doc.transaction_date if line.accounting_rule else None,
                 receivablesInvoiceLineTaxLines=[
                     InvoiceLineTaxLine(
                         TaxAmount=tax.amount,
@@ -157,7 +221,8 @@ def invoice_payload(doc: InvoiceDoc, profile: PostingProfile) -> InvoiceCreate:
             InvoiceDistribution(
                 AccountClass="Revenue",
                 AccountCombination=str(line.account),
-                Amount=line.amount,
+                Amount=None if _oracle_taxed(line) else line.amount,
+                Percent=_FULL_SHARE if _oracle_taxed(line) else None,
                 InvoiceLineNumber=line.line_number,
             )
         )
@@ -193,6 +258,7 @@ def invoice_payload(doc: InvoiceDoc, profile: PostingProfile) -> InvoiceCreate:
         ConversionDate=doc.transaction_date if rate_type else None,
         CrossReference=f"amazon-order:{doc.amazon_order_id}",
         PaymentTerms=profile.payment_terms,
+        InvoicingRule=doc.invoicing_rule,
         Comments=f"Amazon order {doc.amazon_order_id} ({doc.marketplace_id})",
         receivablesInvoiceLines=lines,
         receivablesInvoiceDistributions=distributions,
@@ -233,7 +299,18 @@ def _segments(account: AccountCombination) -> tuple[str, ...]:
 def credit_memo_rows(
     memo: CreditMemoDoc, invoice: InvoiceDoc, profile: PostingProfile
 ) -> tuple[list[AutoInvoiceLine], list[AutoInvoiceDistribution]]:
-    """AutoInvoice rows for a credit memo applied to the invoice lines it reverses."""
+    """AutoInvoice rows for a credit memo applied to the invoice lines it reverses.
+
+    A memo line crediting a tax-inclusive line with a code goes with TAX_CODE (the template's
+    "Tax Classification Code") and AMOUNT_INCLUDES_TAX_FLAG ``Y``, its REV distribution by
+    PERCENT 100, so Oracle takes the tax out as it did on the invoice. A memo line crediting a
+    ruled invoice line carries CREDIT_METHOD_FOR_ACCT_RULE (the profile's credit method) and no
+    rule columns of its own: AutoInvoice takes the schedule from the invoice and wants the rule
+    duration and start date empty on credit memos.
+
+    Raises ValueError when a memo line matches no invoice line or codes its tax unlike Oracle
+    would book it (see `invoice_payload`).
+    """
     lines: list[AutoInvoiceLine] = []
     dists: list[AutoInvoiceDistribution] = []
     rate_type = _conversion(memo.currency, profile)
@@ -242,9 +319,11 @@ def credit_memo_rows(
         for index, line in enumerate(memo.lines, start=1)
     }
     for line in memo.lines:
+        _check_tax_coding(memo, line)
         original = _invoice_line_for(invoice, line)
         own_key = own_keys[line.line_number]
         link_to: LineKey | None = None
+        ruled = original.accounting_rule is not None
         if _is_tax(line):
             # A tax credit links to the memo line crediting the item it taxes, and names that
             # invoice item line: on the invoice the tax is a child of it, not a line of its own.
@@ -279,6 +358,11 @@ def credit_memo_rows(
                 credit_reason=memo.reason[:30] if memo.reason else None,
                 comments=f"Amazon refund {memo.refund_id or memo.key} for {memo.amazon_order_id}",
                 sales_order=memo.amazon_order_id,
+                tax_code=line.tax_classification_code,
+                amount_includes_tax=True if _oracle_taxed(line) else None,
+                credit_method_for_rules=(
+                    profile.credit_method_for_rules if ruled and link_to is None else None
+                ),
             )
         )
         dists.append(
@@ -287,7 +371,8 @@ def credit_memo_rows(
                 key=own_key,
                 account_class="TAX" if _account_class(line.kind) == "Tax" else "REV",
                 segments=_segments(line.account),
-                amount=line.amount,
+                amount=None if _oracle_taxed(line) else line.amount,
+                percent=_FULL_SHARE if _oracle_taxed(line) else None,
             )
         )
     if lines:

@@ -26,6 +26,9 @@ LINES_CSV = "RaInterfaceLinesAll.csv"
 DISTRIBUTIONS_CSV = "RaInterfaceDistributionsAll.csv"
 
 LineType = Literal["LINE", "TAX", "FREIGHT", "CHARGES"]
+#: CREDIT_METHOD_FOR_ACCT_RULE: how a credit memo reverses the revenue schedule of a ruled
+#: invoice line (reference/oracle-fbdi.md §1.9; docs/oracle-setup.md "Revenue schedules").
+CreditMethod = Literal["PRORATE", "LIFO", "UNIT"]
 DistributionClass = Literal["REV", "FREIGHT", "TAX", "REC", "CHARGES", "UNBILL", "UNEARN"]
 
 
@@ -82,6 +85,14 @@ class AutoInvoiceLine:
     credit_reason: str | None = None
     comments: str | None = None
     internal_notes: str | None = None
+    #: AMOUNT_INCLUDES_TAX_FLAG: True ``Y`` (tax inside the amount), False ``N``, None blank
+    #: (the tax rate's setting). With True, ``tax_code`` names the tax classification code.
+    amount_includes_tax: bool | None = None
+    invoicing_rule: str | None = None
+    accounting_rule: str | None = None
+    accounting_rule_duration: int | None = None
+    rule_start_date: dt.date | None = None
+    credit_method_for_rules: CreditMethod | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -107,11 +118,42 @@ class AutoInvoiceLine:
             # The sign follows the credited line: negative against a charge, positive against a
             # promotion (a negative invoice line) that the refund gives back.
             raise FbdiBuildError("a credit memo line carries a non-zero AMOUNT")
+        self._check_tax_and_rules()
         unknown = set(self.extra) - set(LINES_COLUMNS)
         if unknown:
             raise FbdiBuildError(f"not RA_INTERFACE_LINES_ALL columns: {sorted(unknown)}")
 
+    def _check_tax_and_rules(self) -> None:
+        """What AutoInvoice refuses (RA_INTERFACE_LINES_ALL column rules, oracle-fbdi.md §1.6)."""
+        where = f"line {self.key.attributes}"
+        if self.amount_includes_tax and not self.tax_code:
+            raise FbdiBuildError(f"{where}: AMOUNT_INCLUDES_TAX_FLAG Y needs a TAX_CODE")
+        rules = (self.invoicing_rule, self.accounting_rule, self.accounting_rule_duration)
+        if self.line_type != "LINE" and (
+            any(r is not None for r in rules) or self.rule_start_date is not None
+        ):
+            raise FbdiBuildError(f"{where}: rule columns are for LINE lines only")
+        if self.credits is not None:
+            if self.accounting_rule_duration is not None or self.rule_start_date is not None:
+                raise FbdiBuildError(
+                    f"{where}: a credit memo takes its invoice's schedule; leave "
+                    "ACCOUNTING_RULE_DURATION and RULE_START_DATE empty"
+                )
+        elif self.credit_method_for_rules is not None:
+            raise FbdiBuildError(f"{where}: a credit method is for credit memo lines")
+        if self.credit_method_for_rules is not None and self.line_type != "LINE":
+            raise FbdiBuildError(f"{where}: a credit method is for LINE lines only")
+        if self.credits is None and (self.invoicing_rule is None) != (self.accounting_rule is None):
+            raise FbdiBuildError(
+                f"{where}: INVOICING_RULE_NAME and ACCOUNTING_RULE_NAME go together"
+            )
+        if self.accounting_rule is None and (
+            self.accounting_rule_duration is not None or self.rule_start_date is not None
+        ):
+            raise FbdiBuildError(f"{where}: rule duration or start without ACCOUNTING_RULE_NAME")
+
     def columns(self) -> dict[str, str]:
+        includes = {True: "Y", False: "N", None: None}[self.amount_includes_tax]
         values: dict[str, str | None] = {
             "BU_NAME": self.business_unit,
             "BATCH_SOURCE_NAME": self.transaction_source,
@@ -140,6 +182,16 @@ class AutoInvoiceLine:
             "MEMO_LINE_NAME": self.memo_line,
             "EGP_SYSTEM_ITEMS_SEG1": self.item_number,
             "TAX_CODE": self.tax_code,
+            "AMOUNT_INCLUDES_TAX_FLAG": includes,
+            "INVOICING_RULE_NAME": self.invoicing_rule,
+            "ACCOUNTING_RULE_NAME": self.accounting_rule,
+            "ACCOUNTING_RULE_DURATION": (
+                str(self.accounting_rule_duration)
+                if self.accounting_rule_duration is not None
+                else None
+            ),
+            "RULE_START_DATE": fbdi_date(self.rule_start_date) if self.rule_start_date else None,
+            "CREDIT_METHOD_FOR_ACCT_RULE": self.credit_method_for_rules,
             "UOM_NAME": self.uom_name,
             "SALES_ORDER": self.sales_order,
             "REASON_CODE_MEANING": self.credit_reason,

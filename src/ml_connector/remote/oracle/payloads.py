@@ -38,6 +38,11 @@ def _id_text(value: object) -> object:
 
 OracleId = Annotated[str, BeforeValidator(_id_text)]
 AccountClass = Literal["Revenue", "Receivable", "Tax", "Freight"]
+#: Whether a line amount includes its tax: ``Y`` (Oracle's tax engine computes the tax inside
+#: the amount), ``N`` (on top of it); absent: the tax rate's own setting. The codes of the
+#: interface attribute ``AmountIncludesTax`` behind REST and AutoInvoice's
+#: AMOUNT_INCLUDES_TAX_FLAG (docs/oracle-setup.md "Tax-inclusive lines").
+IncludesTax = Literal["Y", "N"]
 
 
 class Flexfield(BaseModel):
@@ -98,24 +103,60 @@ class InvoiceLine(BaseModel):
     MemoLine: Annotated[str, Field(max_length=50)] | None = None
     UnitOfMeasure: str | None = None
     TaxClassificationCode: str | None = None
+    LineAmountIncludesTax: IncludesTax | None = None
     SalesOrder: str | None = None
+    AccountingRule: str | None = None
+    AccountingRuleDuration: int | None = Field(default=None, ge=1)
+    RuleStartDate: dt.date | None = None
     receivablesInvoiceLineTaxLines: list[InvoiceLineTaxLine] | None = None
     receivablesInvoiceLineDFF: list[Flexfield] | None = None
     receivablesInvoiceLineTransactionDFF: list[Flexfield] | None = None
 
+    @model_validator(mode="after")
+    def _tax_and_rules(self) -> InvoiceLine:
+        """Oracle computes a tax-inclusive line's tax from its code, so a ``Y`` needs one and
+        cannot sit beside manual tax lines; rule details need their rule."""
+        if self.LineAmountIncludesTax == "Y" and not self.TaxClassificationCode:
+            raise ValueError(
+                f"line {self.LineNumber}: LineAmountIncludesTax needs a TaxClassificationCode"
+            )
+        if self.TaxClassificationCode and self.receivablesInvoiceLineTaxLines:
+            raise ValueError(
+                f"line {self.LineNumber}: a TaxClassificationCode (Oracle computes the tax) "
+                "and manual tax lines would tax it twice"
+            )
+        if self.AccountingRule is None and (
+            self.AccountingRuleDuration is not None or self.RuleStartDate is not None
+        ):
+            raise ValueError(f"line {self.LineNumber}: rule duration or start without a rule")
+        return self
+
 
 class InvoiceDistribution(BaseModel):
-    """Header-level distribution; `InvoiceLineNumber` ties it to a line (absent for REC)."""
+    """Header-level distribution; `InvoiceLineNumber` ties it to a line (absent for REC).
+
+    An `Amount` or a `Percent` of the line (one of them): a tax-inclusive line's Revenue
+    distribution is sent as ``Percent`` 100, because its net amount is what Oracle's tax
+    engine leaves after taking the tax out (docs/oracle-setup.md "Tax-inclusive lines").
+    """
 
     model_config = _STRICT
 
     AccountClass: AccountClass
     AccountCombination: str = Field(min_length=1)
-    Amount: Money
+    Amount: Money | None = None
     InvoiceLineNumber: int | None = None
     DetailedTaxLineNumber: int | None = Field(default=None, ge=1)
-    Percent: Decimal | None = None
+    Percent: Annotated[Decimal, Field(gt=0, le=100)] | None = None
     Comments: str | None = None
+
+    @model_validator(mode="after")
+    def _amount_or_percent(self) -> InvoiceDistribution:
+        if (self.Amount is None) == (self.Percent is None):
+            raise ValueError("a distribution has an Amount or a Percent (one of them)")
+        if self.AccountClass == "Receivable" and self.Amount is None:
+            raise ValueError("the Receivable distribution carries the invoice's Amount")
+        return self
 
 
 def _require_unique(numbers: list[int]) -> None:
@@ -163,6 +204,7 @@ class InvoiceCreate(_TransactionCreate):
     ConversionRate: Decimal | None = None
     CrossReference: str | None = Field(default=None, max_length=150)
     PaymentTerms: str | None = None
+    InvoicingRule: str | None = None
     Comments: str | None = Field(default=None, max_length=1760)
     InternalNotes: str | None = None
     PurchaseOrder: str | None = None
@@ -177,6 +219,13 @@ class InvoiceCreate(_TransactionCreate):
     def _consistent(self) -> InvoiceCreate:
         numbers = [line.LineNumber for line in self.receivablesInvoiceLines]
         _require_unique(numbers)
+        ruled = [line.LineNumber for line in self.receivablesInvoiceLines if line.AccountingRule]
+        # Receivables schedules revenue only with both rules: the invoicing rule on the header,
+        # the accounting (revenue scheduling) rule on each ruled line.
+        if ruled and not self.InvoicingRule:
+            raise ValueError(f"lines {ruled} have an AccountingRule but there is no InvoicingRule")
+        if self.InvoicingRule and not ruled:
+            raise ValueError("an InvoicingRule needs at least one line with an AccountingRule")
         dists = self.receivablesInvoiceDistributions or []
         taxed = {
             line.LineNumber: {t.TaxLineNumber for t in line.receivablesInvoiceLineTaxLines or []}
@@ -199,8 +248,10 @@ class InvoiceCreate(_TransactionCreate):
         receivable = [d.Amount for d in dists if d.AccountClass == "Receivable"]
         if len(receivable) > 1:
             raise ValueError("an invoice has at most one Receivable distribution")
-        if receivable:
-            others = sum((d.Amount for d in dists if d.AccountClass != "Receivable"), Decimal(0))
+        amounts = [d.Amount for d in dists if d.AccountClass != "Receivable"]
+        # With a share by percent the net is Oracle's to compute; the total is checked by amount.
+        if receivable and receivable[0] is not None and None not in amounts:
+            others = sum((a for a in amounts if a is not None), Decimal(0))
             if others != receivable[0]:
                 raise ValueError(
                     f"Receivable distribution {receivable[0]} differs from the sum of the "
@@ -247,6 +298,7 @@ class CreditMemoLine(BaseModel):
     ItemNumber: str | None = None
     UnitOfMeasure: str | None = None
     TaxClassificationCode: str | None = None
+    LineAmountIncludesTax: IncludesTax | None = None
     LineCreditReason: str | None = None
 
 
