@@ -213,7 +213,9 @@ def run_cycle(
         beat()
         report.post = poster_for(rt, ctx).post_all(progress=progress)
         beat()
-        report.reconciliation = reconcile_connection(rt.sessions, ctx.id, ctx.mapping, now=now)
+        report.reconciliation = reconcile_connection(
+            rt.sessions, ctx.id, ctx.mapping, now=now, catalog=ctx.catalog, policy=ctx.policy
+        )
         status = (
             RunStatus.PARTIAL if report.post.rejected or report.post.retry else RunStatus.SUCCEEDED
         )
