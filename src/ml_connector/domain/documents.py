@@ -160,6 +160,12 @@ class HoldCode(StrEnum):
     # One of the Amazon records the document is made from cannot be read: that record has its
     # own review item, and the document waits until a later listing reads it.
     UNREADABLE_RECORD = "unreadable_record"
+    # A VAT-inclusive order without a tax figure, and the charge mapping's [vat] gives no rate
+    # (split mode) or tax classification code (tax_code mode) for its marketplace or category.
+    MISSING_VAT = "missing_vat"
+    # Item lines carry an accounting rule (revenue schedule) but the connection names no
+    # invoicing rule, which Oracle requires with one.
+    MISSING_INVOICING_RULE = "missing_invoicing_rule"
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,9 @@ class OrderLine:
     # Proceeds types accounting has no line for yet (COD_FEE, OTHER): kept so the order's
     # total still ties, and so accounting can hold the order instead of dropping money.
     other_charges: tuple[tuple[str, Decimal], ...] = ()
+    # Amazon said it remits this item's tax (marketplace facilitator, deemed supplier), even
+    # when the item shows none: its amounts are never split for VAT by the connector.
+    tax_collected_by_amazon: bool = False
 
     @property
     def tax(self) -> Decimal:

@@ -2,6 +2,13 @@
 
 A refund's memo uses Amazon's actual amounts per leaf (so it ties to the settlement) and the
 invoice's own accounts per SKU and line kind (so it reverses exactly what was booked).
+
+An invoice whose VAT the connector split from tax-inclusive prices (lines with a `tax_rate`) is
+typically refunded with gross amounts and no `Tax` leaf: each such amount is split again by the
+invoice line's rate, with the invoice's rounding (`invoices.vat_in`), the net to that line and
+the VAT to the SKU's VAT line, so the memo still totals Amazon's refund. A refund that does carry
+a tax leaf for the SKU is taken as Amazon gives it. Memo lines carry the invoice line's rate, tax
+classification code and tax-inclusive flag.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from ml_connector.domain.ids import (
 )
 from ml_connector.domain.money import ZERO, total
 from ml_connector.domain.settlements import Leaf, SettlementTransaction
-from ml_connector.flow.accounting.invoices import unit_price
+from ml_connector.flow.accounting.invoices import unit_price, vat_in
 from ml_connector.flow.accounting.policy import DEFAULT_POLICY, AccountingPolicy
 from ml_connector.flow.mapping import ChargeMapping, InvoicedRole
 
@@ -92,12 +99,23 @@ def plan_refund_credit_memo(
         return Held(key, HoldCode.AMBIGUOUS, parts)
     amounts: dict[tuple[str, LineKind, AccountCombination], Decimal] = {}
     quantities: dict[str, int] = {}
-    descriptions: dict[tuple[str, LineKind, AccountCombination], str] = {}
+    templates: dict[tuple[str, LineKind, AccountCombination], InvoiceLine] = {}
     unmapped: set[str] = set()
     missing: list[str] = []
+
+    def credit(sku: str, line: InvoiceLine, amount: Decimal) -> None:
+        slot = (sku, line.kind, line.account)
+        amounts[slot] = amounts.get(slot, ZERO) + amount
+        templates.setdefault(slot, line)
+
     for sku, quantity, leaves in parts:
-        for leaf in leaves:
-            target = mapping.target(leaf.path)
+        targets = [(leaf, mapping.target(leaf.path)) for leaf in leaves]
+        # Amazon's own tax figure for this SKU wins over re-splitting gross amounts.
+        tax_given = any(
+            t is not None and t.invoiced is InvoicedRole.TAX and leaf.amount != ZERO
+            for leaf, t in targets
+        )
+        for leaf, target in targets:
             if target is None:
                 unmapped.add(leaf.key)
                 continue
@@ -107,11 +125,20 @@ def plan_refund_credit_memo(
             if line is None:
                 missing.append(f"{sku}/{leaf.key}")
                 continue
-            slot = (sku, line.kind, line.account)
-            amounts[slot] = amounts.get(slot, ZERO) + leaf.amount
-            descriptions[slot] = line.description
             if line.kind is LineKind.ITEM and quantity:
                 quantities[sku] = quantities.get(sku, 0) + quantity
+            rate = line.tax_rate
+            if tax_given or not rate or line.kind is LineKind.TAX:
+                credit(sku, line, leaf.amount)
+                continue
+            vat = vat_in(leaf.amount, rate, invoice.currency)
+            vat_line = _find(invoice, sku, InvoicedRole.TAX) if vat != ZERO else None
+            if vat != ZERO and vat_line is None:
+                missing.append(f"{sku}/{leaf.key} (VAT {vat})")
+                continue
+            credit(sku, line, leaf.amount - vat)
+            if vat_line is not None:
+                credit(sku, vat_line, vat)
     if unmapped:
         types = tuple(sorted(unmapped))
         return Held(
@@ -128,16 +155,20 @@ def plan_refund_credit_memo(
     lines: list[InvoiceLine] = []
     for (sku, kind, account), amount in amounts.items():
         quantity = quantities.get(sku) if kind is LineKind.ITEM else None
+        source = templates[(sku, kind, account)]
         lines.append(
             InvoiceLine(
                 line_number=len(lines) + 1,
                 kind=kind,
-                description=descriptions[(sku, kind, account)],
+                description=source.description,
                 amount=amount,
                 account=account,
                 sku=sku,
                 quantity=-quantity if quantity else None,
                 unit_price=unit_price(amount, quantity, invoice.currency) if quantity else None,
+                tax_rate=source.tax_rate,
+                tax_classification_code=source.tax_classification_code,
+                amount_includes_tax=source.amount_includes_tax,
             )
         )
     refund_id = refund.refund_id or refund.transaction_id
@@ -182,6 +213,9 @@ def plan_cancellation_credit_memo(
                 amount=-amount,
                 account=source.account,
                 sku=source.sku,
+                tax_rate=source.tax_rate,
+                tax_classification_code=source.tax_classification_code,
+                amount_includes_tax=source.amount_includes_tax,
             )
         )
     if not lines:

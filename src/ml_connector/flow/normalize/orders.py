@@ -198,6 +198,7 @@ def _line(item: Node, acc: _Money, facilitator_default: bool, invoiced: bool) ->
             p.req("promotionId").text() for p in promotions if p.get("promotionId") is not None
         ),
         other_charges=tuple(acc.other),
+        tax_collected_by_amazon=facilitator,
     )
     if proceeds is not None and proceeds.get("proceedsTotal") is not None:
         stated = acc.read(proceeds.req("proceedsTotal"))
