@@ -13,6 +13,7 @@ from ml_connector_sim.amazon.context import SimOptions
 from ml_connector_sim.amazon.faults import FAULTS_HELP, parse_faults
 from ml_connector_sim.amazon.generator import GeneratorParams, generate_world
 from ml_connector_sim.amazon.marketplaces import DEFAULT_CODES
+from ml_connector_sim.amazon.print_config import connection_toml
 from ml_connector_sim.amazon.scenario import ScenarioError, load_scenario, save_scenario
 from ml_connector_sim.amazon.world import seller_catalog
 
@@ -46,6 +47,12 @@ def serve(
     exit_after_write: bool = typer.Option(
         False, "--exit-after-write", help="Only write the requested files; do not serve."
     ),
+    print_config: bool = typer.Option(
+        False,
+        "--print-config",
+        help="Print the [amazon] TOML block of a connection to this simulator (its port, "
+        "marketplaces and accepted credentials) and exit without serving.",
+    ),
 ) -> None:
     """Serve an Amazon SP-API look-alike on 127.0.0.1.
 
@@ -55,11 +62,12 @@ def serve(
     Accepted credentials: any non-empty LWA client id, client secret and refresh token, unless
     --strict. With --strict only those the scenario lists; a generated world lists client id
     amzn1.application-oa2-client.simulator, client secret sim-client-secret and the refresh
-    tokens Atzr|sim-refresh-token-NA (EU, FE).
+    tokens Atzr|sim-refresh-token-na (-eu, -fe).
 
     Point a connection at it with amazon.base_urls = {NA = "http://127.0.0.1:8600/na"} (/eu,
     /fe), amazon.lwa_token_url = "http://127.0.0.1:8600/auth/o2/token" and, with
-    --time-scale N, amazon.rate_limit_scale = N (docs/cli.md).
+    --time-scale N, amazon.rate_limit_scale = N; --print-config prints that block for the
+    options given (docs/cli.md).
 
     Examples:
 
@@ -70,6 +78,8 @@ def serve(
       ml-connector sim amazon --port 8600 --scenario seller.json --strict
 
       ml-connector sim amazon --port 8600 --faults throttle=0.2,errors=0.05,late-postings
+
+      ml-connector sim amazon --port 8600 --print-config > amazon.toml
 
       ml-connector sim amazon --write-catalog catalog.csv --write-scenario seller.json
       --exit-after-write
@@ -86,6 +96,11 @@ def serve(
     except (ScenarioError, KeyError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
+    if print_config:
+        typer.echo(
+            connection_toml(world, port=port, time_scale=time_scale, strict=strict), nl=False
+        )
+        return
     if write_catalog is not None:
         write_catalog_csv(seller_catalog(world), write_catalog)
         typer.echo(f"catalog written to {write_catalog}")

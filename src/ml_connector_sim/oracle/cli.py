@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from ml_connector_sim.oracle.context import SimOptions
 from ml_connector_sim.oracle.faults import parse_fault
+from ml_connector_sim.oracle.print_config import connection_toml
 from ml_connector_sim.oracle.server import HOST, build_server
 from ml_connector_sim.oracle.tenant import SetupError, default_setup, load_setup
 
@@ -29,6 +30,12 @@ def serve(
     fault_seed: int | None = typer.Option(
         None, "--fault-seed", help="Seed for probabilistic faults (same draws every run)."
     ),
+    print_config: bool = typer.Option(
+        False,
+        "--print-config",
+        help="Print the [oracle] TOML block of a connection to this simulator (its port, the "
+        "setup's business unit, ledger, sources and types, accepted credentials) and exit.",
+    ),
 ) -> None:
     """Start the Oracle Fusion simulator (identity domain, REST, FBDI imports, ESS jobs).
 
@@ -42,13 +49,16 @@ def serve(
     Basic user:password under the same rule, unless the setup sets auth.allow_basic_auth false.
 
     Point a connection at it with oracle.base_url = "http://127.0.0.1:8100" and
-    oracle.identity_domain_url = "http://127.0.0.1:8100" (docs/cli.md).
+    oracle.identity_domain_url = "http://127.0.0.1:8100"; --print-config prints the whole
+    [oracle] block for the port and setup given (docs/cli.md).
 
     Examples:
 
       ml-connector sim oracle
 
       ml-connector sim oracle --port 8100 --setup tenant.json --strict-auth
+
+      ml-connector sim oracle --port 8100 --print-config > oracle.toml
 
       ml-connector sim oracle --faults 503@receivablesInvoicesx2 --faults slow=1.5x*
     """
@@ -58,6 +68,9 @@ def serve(
     except (SetupError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
+    if print_config:
+        typer.echo(connection_toml(tenant, port=port, strict_auth=strict_auth), nl=False)
+        return
     options = SimOptions(
         time_scale=time_scale, strict_auth=strict_auth, faults=armed, fault_seed=fault_seed
     )
