@@ -395,3 +395,20 @@ def test_reconcile_without_cogs_shows_no_cogs_check(
     )
     assert result.status is ReconcileStatus.MATCHED, result.notes
     assert "cogs" not in result.to_json()["invariants"]
+
+
+def test_reconcile_a_journal_booking_other_units_names_them(
+    mapping: ChargeMapping, costs: Catalog, shipped_and_returned: tuple[Any, JournalDoc]
+) -> None:
+    settlement, journal = shipped_and_returned
+    # The returned pair rewritten as 2 units at 2.10: same 4.20, but not Amazon's 1 unit.
+    lines = tuple(
+        replace(ln, description=ln.description.replace("1 returned at 4.20", "2 returned at 2.10"))
+        for ln in journal.lines
+    )
+    result = _reconcile(mapping, costs, settlement, replace(journal, lines=lines))
+    assert result.status is ReconcileStatus.VARIANCE
+    assert result.notes == (
+        "COGS WIDGET-1: the journal books 3 shipped and 2 returned, Amazon's transactions give "
+        "3 and 1",
+    )
