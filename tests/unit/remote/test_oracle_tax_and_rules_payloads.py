@@ -229,6 +229,22 @@ def test_credit_memo_of_a_tax_inclusive_line_lets_oracle_take_the_tax_out_again(
     ]
 
 
+def test_a_memo_line_credits_the_tax_as_the_invoice_line_it_credits_was_taxed() -> None:
+    invoice = _invoice(_item("59.99", **VAT))
+    plain = dataclasses.replace(
+        invoice.lines[0],
+        amount=Decimal("-59.99"),
+        unit_price=None,
+        tax_classification_code=None,
+        amount_includes_tax=False,
+    )
+    lines, _ = _rows(_memo(invoice, plain), invoice)
+    assert (lines[0]["TAX_CODE"], lines[0]["AMOUNT_INCLUDES_TAX_FLAG"]) == ("VAT20", "Y")
+    other = dataclasses.replace(plain, tax_classification_code="VAT5", amount_includes_tax=True)
+    with pytest.raises(ValueError, match="has tax classification code VAT5, the invoice line 1"):
+        credit_memo_rows(_memo(invoice, other), invoice, PROFILE)
+
+
 def _ai(**changes: object) -> AutoInvoiceLine:
     fields: dict[str, object] = {
         "business_unit": "US1 Business Unit",

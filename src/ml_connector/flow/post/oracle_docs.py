@@ -116,7 +116,7 @@ def _oracle_taxed(line: InvoiceLine) -> bool:
     return line.amount_includes_tax and line.tax_classification_code is not None
 
 
-def _check_tax_coding(doc: InvoiceDoc | CreditMemoDoc, line: InvoiceLine) -> None:
+def _check_tax_coding(doc: InvoiceDoc, line: InvoiceLine) -> None:
     if line.amount_includes_tax and line.tax_classification_code is None:
         raise ValueError(
             f"line {line.line_number} of {doc.transaction_number} includes tax but names no "
@@ -301,15 +301,15 @@ def credit_memo_rows(
 ) -> tuple[list[AutoInvoiceLine], list[AutoInvoiceDistribution]]:
     """AutoInvoice rows for a credit memo applied to the invoice lines it reverses.
 
-    A memo line crediting a tax-inclusive line with a code goes with TAX_CODE (the template's
-    "Tax Classification Code") and AMOUNT_INCLUDES_TAX_FLAG ``Y``, its REV distribution by
-    PERCENT 100, so Oracle takes the tax out as it did on the invoice. A memo line crediting a
-    ruled invoice line carries CREDIT_METHOD_FOR_ACCT_RULE (the profile's credit method) and no
-    rule columns of its own: AutoInvoice takes the schedule from the invoice and wants the rule
-    duration and start date empty on credit memos.
+    A memo line crediting a tax-inclusive line with a code goes with that line's TAX_CODE (the
+    template's "Tax Classification Code") and AMOUNT_INCLUDES_TAX_FLAG ``Y``, its REV
+    distribution by PERCENT 100, so Oracle takes the tax out as it did on the invoice. A memo
+    line crediting a ruled invoice line carries CREDIT_METHOD_FOR_ACCT_RULE (the profile's
+    credit method) and no rule columns of its own: AutoInvoice takes the schedule from the
+    invoice and wants the rule duration and start date empty on credit memos.
 
-    Raises ValueError when a memo line matches no invoice line or codes its tax unlike Oracle
-    would book it (see `invoice_payload`).
+    Raises ValueError when a memo line matches no invoice line or names another tax
+    classification code than the line it credits.
     """
     lines: list[AutoInvoiceLine] = []
     dists: list[AutoInvoiceDistribution] = []
@@ -319,8 +319,16 @@ def credit_memo_rows(
         for index, line in enumerate(memo.lines, start=1)
     }
     for line in memo.lines:
-        _check_tax_coding(memo, line)
         original = _invoice_line_for(invoice, line)
+        # The credit takes the tax out as the invoice put it in: the credited line's coding.
+        by_oracle = _oracle_taxed(original)
+        if line.tax_classification_code not in (None, original.tax_classification_code):
+            raise ValueError(
+                f"credit memo line {line.line_number} of {memo.transaction_number} has tax "
+                f"classification code {line.tax_classification_code}, the invoice line "
+                f"{original.line_number} it credits {original.tax_classification_code}"
+            )
+        code = original.tax_classification_code if by_oracle else None
         own_key = own_keys[line.line_number]
         link_to: LineKey | None = None
         ruled = original.accounting_rule is not None
@@ -358,8 +366,8 @@ def credit_memo_rows(
                 credit_reason=memo.reason[:30] if memo.reason else None,
                 comments=f"Amazon refund {memo.refund_id or memo.key} for {memo.amazon_order_id}",
                 sales_order=memo.amazon_order_id,
-                tax_code=line.tax_classification_code,
-                amount_includes_tax=True if _oracle_taxed(line) else None,
+                tax_code=code,
+                amount_includes_tax=True if by_oracle else None,
                 credit_method_for_rules=(
                     profile.credit_method_for_rules if ruled and link_to is None else None
                 ),
@@ -371,8 +379,8 @@ def credit_memo_rows(
                 key=own_key,
                 account_class="TAX" if _account_class(line.kind) == "Tax" else "REV",
                 segments=_segments(line.account),
-                amount=None if _oracle_taxed(line) else line.amount,
-                percent=_FULL_SHARE if _oracle_taxed(line) else None,
+                amount=None if by_oracle else line.amount,
+                percent=_FULL_SHARE if by_oracle else None,
             )
         )
     if lines:
