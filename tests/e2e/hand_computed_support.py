@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -126,7 +127,7 @@ def tenant() -> TenantSetup:
     return parse_setup(data, source="hand-computed tenant")
 
 
-def connection_toml(amazon: AmazonSim, oracle: OracleSim, *, cogs: bool) -> str:
+def connection_toml(amazon: AmazonSim, oracle: OracleSim, *, catalog: Path, cogs: bool) -> str:
     """The operator's connection file; `cogs` sets `[accounting] include_cogs`."""
     return f"""
 [amazon]
@@ -162,7 +163,7 @@ import_poll_seconds = 0.01
 import_settle_seconds = 0.3
 
 [mappings]
-catalog = "{FIXTURES / "catalog.csv"}"
+catalog = "{catalog}"
 charges = "{FIXTURES / "charges.toml"}"
 
 [cadences]
@@ -215,10 +216,31 @@ class Run:
     reconcile_exit: int
     oracle: OracleSim
     review: list[dict[str, Any]]
+    batches: list[str]
+    """The journal batches in Oracle after the second sync."""
+    fixed: Fixed | None = None
+
+
+@dataclass
+class Fixed:
+    """After the finance team adds PAN-07 to the catalog and runs `review resolve --all`."""
+
+    resolve: dict[str, Any]
+    resolve_exit: int
+    reconcile: dict[str, Any]
+    reconcile_exit: int
+    review: list[dict[str, Any]]
+
+
+# The catalog row the finance team adds for PAN-07 (kitchen revenue, unit cost 13.60).
+PAN_07_ROW = "PAN-07,40120,,kitchen,,,13.60\n"
 
 
 @contextmanager
-def hand_computed_run(workdir: Path, *, cogs: bool = False) -> Iterator[Run]:
+def hand_computed_run(workdir: Path, *, cogs: bool = False, fix: bool = False) -> Iterator[Run]:
+    """The two syncs and `reconcile --json`; with `fix`, then PAN-07 mapped and resolved."""
+    catalog = workdir / "catalog.csv"
+    shutil.copyfile(FIXTURES / "catalog.csv", catalog)
     world = final_world(workdir)
     options = AmazonOptions(time_scale=TIME_SCALE)
     with (
@@ -237,7 +259,9 @@ def hand_computed_run(workdir: Path, *, cogs: bool = False) -> Iterator[Run]:
             env.setenv(name, value)
         cli("init")
         config = workdir / "hand.toml"
-        config.write_text(connection_toml(amazon, oracle, cogs=cogs), encoding="utf-8")
+        config.write_text(
+            connection_toml(amazon, oracle, catalog=catalog, cogs=cogs), encoding="utf-8"
+        )
         cli(
             "connection", "add", CONNECTION, "--config", str(config),
             "--lwa-client-secret-env", "HC_LWA", "--refresh-token-env", "NA=HC_NA",
@@ -248,11 +272,26 @@ def hand_computed_run(workdir: Path, *, cogs: bool = False) -> Iterator[Run]:
         second = cli_json("sync", CONNECTION, code=None)
         result = cli("reconcile", "-c", CONNECTION, "--json", code=None)
         review = cli_json("review", "list", "-c", CONNECTION, code=None)
-        yield Run(
+        done = Run(
             first,
             second,
             json.loads(result.stdout),
             result.exit_code,
             oracle,
             list(review.get("items", [])),
+            sorted(batch.name for batch in oracle.state.journal_batches),
         )
+        if fix:
+            with catalog.open("a", encoding="utf-8") as handle:
+                handle.write(PAN_07_ROW)
+            resolved = cli("review", "resolve", "-c", CONNECTION, "--all", "--json", code=None)
+            again = cli("reconcile", "-c", CONNECTION, "--json", code=None)
+            left = cli_json("review", "list", "-c", CONNECTION, code=None)
+            done.fixed = Fixed(
+                json.loads(resolved.stdout),
+                resolved.exit_code,
+                json.loads(again.stdout),
+                again.exit_code,
+                list(left.get("items", [])),
+            )
+        yield done

@@ -52,7 +52,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 
 @pytest.fixture(scope="module")
 def cogs_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    with hand_computed_run(tmp_path_factory.mktemp("hand-cogs"), cogs=True) as done:
+    with hand_computed_run(tmp_path_factory.mktemp("hand-cogs"), cogs=True, fix=True) as done:
         yield done
 
 
@@ -233,11 +233,6 @@ def test_every_invoice_line_and_distribution(run: Run) -> None:
         assert invoices[order].header["CrossReference"] == f"amazon-order:{order}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VAT-inclusive split (issue 10 Scope 3, helper H1): at this commit the mapping's "
-    "[vat.FR] is read but the invoice still books 59.99 to revenue",
-)
 def test_vat_inclusive_amazon_fr_order_is_split_by_the_mapping_rate(run: Run) -> None:
     # 59.99 incl. 20 % VAT ([vat.FR] rate = "20"): tax = 59.99 × 20/120 = 9.998 → 10.00;
     # net 59.99 − 10.00 = 49.99 to LAMP-03's revenue; the VAT to output VAT 21700.
@@ -464,7 +459,8 @@ def test_reconcile_json_names_the_held_order_of_settlement_us1(run: Run) -> None
     assert _amount(row["report_variance"]) == 0
 
 
-# -- COGS on (a second run of the same scenario with `[accounting] include_cogs = true`) ---------
+# -- COGS on: a second run of the same scenario with `[accounting] include_cogs = true`; then the
+# finance team adds PAN-07 to the catalog (unit cost 13.60) and runs `review resolve --all` ------
 
 
 def test_cogs_books_shipments_and_restocks_returns(cogs_run: Run) -> None:
@@ -511,11 +507,70 @@ def test_cogs_books_shipments_and_restocks_returns(cogs_run: Run) -> None:
 def test_cogs_waits_for_the_unmapped_sku_in_its_settlement(cogs_run: Run) -> None:
     # PAN-07 has no row, so no cost: US-1's whole journal waits (docs/accounting-options.md,
     # "When the journal waits") and reconcile says the settlement is not posted.
-    reasons = {(i["kind"], i["reason"]) for i in cogs_run.review}
-    assert (
-        "unmapped_sku",
-        "COGS: SKU(s) not in the catalog mapping: PAN-07 (add their rows with unit_cost)",
-    ) in reasons
-    assert [b.name for b in cogs_run.oracle.state.journal_batches if b.name == f"AMZ {US1}"] == []
+    reasons = {(i["kind"], i["subject"], i["reason"]) for i in cogs_run.review}
+    assert reasons == {
+        ("unmapped_sku", O4, "SKU(s) not in the catalog mapping: PAN-07"),
+        (
+            "unmapped_sku",
+            US1,
+            "COGS: SKU(s) not in the catalog mapping: PAN-07 (add their rows with unit_cost)",
+        ),
+    }
+    assert cogs_run.batches == [f"AMZ {s}" for s in (US2, DE, FR, UK)]
     assert _settlement(cogs_run, US1)["status"] == "not_posted"
     assert cogs_run.reconcile_exit == 1
+
+
+def test_mapping_the_sku_and_resolving_posts_its_invoice_and_the_journal_with_cogs(
+    cogs_run: Run,
+) -> None:
+    fixed = cogs_run.fixed
+    assert fixed is not None
+    assert fixed.resolve_exit == 0
+    assert (fixed.resolve["closed"], fixed.resolve["open"]) == (2, 0)
+    assert fixed.review == []
+    # O4 now invoiced: PAN-07 39.95 to its kitchen revenue 40120, facilitator tax 3.30, 43.25.
+    assert invoice_view(_invoices(cogs_run)[O4]) == (
+        [(1, "Frying Pan 28 cm", 1, "39.95", "39.95", ("3.30",))],
+        [("Receivable", "101.00.12100", "43.25", None),
+         ("Revenue", "101.10.40120", "39.95", 1),
+         ("Tax", "101.00.21500", "3.30", 1)],
+    )  # fmt: skip
+    # US-1 with its cost lines (cost center 10 for COGS, 00 for inventory), kept gross:
+    # MUG-01 3 shipped (O1 2 + O5 1) × 4.10 = 12.30, 1 returned (O1's partial refund) 4.10;
+    # KETTLE-01 1 × 18.25; LAMP-03 1 × 16.40; PAN-07 1 × 13.60. Every other line as without
+    # COGS (test_every_journal_line).
+    assert journal_view(_journal(cogs_run, US1)) == in_order([
+        ("101.00.10500", "83.38", None, "Net payout, settlement 70000000001"),
+        ("101.00.12500", None, "170.80", "Order proceeds settled"),
+        ("101.00.21500", "12.87", None, "Marketplace tax withheld"),
+        ("101.10.61000", "25.12", None, "Amazon commission"),
+        ("101.10.61000", None, "1.88", "Amazon commission"),
+        ("101.10.61100", "10.94", None, "FBA fulfilment fee"),
+        ("101.10.61300", "39.99", None, "Seller subscription"),
+        ("101.10.61600", "0.38", None, "Refund administration fee"),
+        ("101.10.50100", "12.30", None, "COGS MUG-01: 3 shipped at 4.10"),
+        ("101.00.14000", None, "12.30", "Inventory MUG-01: 3 shipped at 4.10"),
+        ("101.00.14000", "4.10", None, "Inventory MUG-01: 1 returned at 4.10"),
+        ("101.10.50100", None, "4.10", "COGS MUG-01: 1 returned at 4.10"),
+        ("101.10.50100", "18.25", None, "COGS KETTLE-01: 1 shipped at 18.25"),
+        ("101.00.14000", None, "18.25", "Inventory KETTLE-01: 1 shipped at 18.25"),
+        ("101.10.50100", "16.40", None, "COGS LAMP-03: 1 shipped at 16.40"),
+        ("101.00.14000", None, "16.40", "Inventory LAMP-03: 1 shipped at 16.40"),
+        ("101.10.50100", "13.60", None, "COGS PAN-07: 1 shipped at 13.60"),
+        ("101.00.14000", None, "13.60", "Inventory PAN-07: 1 shipped at 13.60"),
+    ])  # fmt: skip
+    # Every settlement now matched, reconcile exits 0. US-1: invoices 141.17 + 43.25 = 184.42,
+    # less 13.62 = 170.80 = proceeds settled; tax clearing 12.87 − (9.57 + 3.30) = 0.
+    # COGS booked: US-1 12.30 − 4.10 + 18.25 + 16.40 + 13.60 = 56.45.
+    assert fixed.reconcile_exit == 0
+    rows = {r["settlement_id"]: r for r in fixed.reconcile["settlements"]}
+    assert {k: r["status"] for k, r in rows.items()} == dict.fromkeys(
+        (US1, US2, DE, FR, UK), "matched"
+    )
+    us1 = rows[US1]["invariants"]
+    assert _amount(us1["proceeds"]["invoices"]) == Decimal("184.42")
+    assert _amount(us1["proceeds"]["books"]) == Decimal("170.80")
+    assert _amount(us1["cogs"]["booked"]) == Decimal("56.45")
+    for account in us1["clearing"]["accounts"]:
+        assert _amount(account["net"]) == 0, account
