@@ -141,7 +141,7 @@ def shipment_leaves(plan: OrderPlan, item: ItemMoney) -> list[Leaf]:
         ((PROMOTIONS, "ProductCharges"), item.principal_promo),
         ((PROMOTIONS, "Shipping"), item.shipping_promo),
     ]
-    if market.facilitator:
+    if plan.facilitator:
         leaves += [
             ((WITHHELD, "MarketplaceFacilitatorTax-Principal"), -item.tax),
             ((WITHHELD, "MarketplaceFacilitatorTax-Shipping"), -item.shipping_tax),
@@ -168,7 +168,7 @@ def refund_leaves(plan: OrderPlan, item: ItemMoney, whole_line: bool) -> list[Le
         tax = min(money_round(item.unit_price * plan.tax_rate, market), item.tax)
         commission = money_round(item.unit_price * _COMMISSION_RATE, market)
         reversed_leaves = [((SALES, "ProductCharges"), -item.unit_price), ((SALES, "Tax"), -tax)]
-        if market.facilitator:
+        if plan.facilitator:
             reversed_leaves.append(((WITHHELD, "MarketplaceFacilitatorTax-Principal"), tax))
         reversed_leaves += fee_leaves("Commission", commission, market, plan.order_id)
     refunded_commission = sum(

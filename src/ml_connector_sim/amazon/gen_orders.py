@@ -3,6 +3,12 @@
 The same `ItemMoney` figures become the order's item proceeds (Orders 2026-01-01) and the
 Shipment/Refund transactions (Finances 2024-06-19), which is what makes an invoice built from an
 order tie exactly to the settlement that paid it.
+
+Three tax shapes occur: tax added and reported by item (TAX breakdowns; Amazon collects it where
+the marketplace is a facilitator one), and, for a quarter of the EU/UK orders (chosen by order
+id, so no `rng` draw), the shape of a seller who does not use Amazon's VAT calculation service:
+VAT-inclusive item prices and no tax figure anywhere (no TAX breakdown, no tax collection, and
+so no tax leaf in its Shipment or Refund transactions).
 """
 
 from __future__ import annotations
@@ -111,6 +117,13 @@ class OrderPlan:
     refund: RefundPlan | None = None
     express: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    #: Prices include VAT and Amazon reports no tax for the order (no VAT calculation service).
+    vat_inclusive: bool = False
+
+    @property
+    def facilitator(self) -> bool:
+        """Amazon collects this order's tax (never for a VAT-inclusive order without a figure)."""
+        return self.market.facilitator and not self.vat_inclusive
 
     @property
     def last_updated(self) -> datetime:
@@ -143,6 +156,9 @@ def plan_order(
     else:
         state, city, postal = _CITY.get(market.code, ("", "City", "00000"))
         rate = market.tax_rate
+    vat_inclusive = _is_vat_inclusive(market, order_id)
+    if vat_inclusive:
+        rate = ZERO  # the shelf price already holds the VAT; nothing is added or reported
     items = [_plan_item(rng, market, entry, rate) for entry in entries]
     _add_order_charges(rng, market, network, items, rate)
     plan = OrderPlan(
@@ -156,6 +172,7 @@ def plan_order(
         address=(city, state, postal),
         business=rng.random() < 0.04,
         express=rng.random() < 0.2,
+        vat_inclusive=vat_inclusive,
     )
     cancel_roll = rng.random()
     ship_delay = timedelta(hours=rng.randint(4, 40), minutes=rng.randint(0, 59))
@@ -175,6 +192,11 @@ def plan_order(
             index = _partial_candidates(items)[0] if not full else 0
             plan.refund = RefundPlan(refund_id, refund_at, full, index)
     return plan
+
+
+def _is_vat_inclusive(market: Marketplace, order_id: str) -> bool:
+    """A quarter of the EU/UK orders, chosen by id: a seller not using Amazon's VAT service."""
+    return market.region == "eu" and _digest(f"vat:{order_id}") % 4 == 0
 
 
 def _plan_item(
@@ -319,7 +341,7 @@ def _render_item(plan: OrderPlan, item: ItemMoney, cancelled: bool) -> JsonObjec
         rendered["proceeds"] = _item_proceeds(item, cur)
     if item.promotion_id:
         rendered["promotion"] = {"breakdowns": [{"promotionId": item.promotion_id}]}
-    if plan.market.facilitator:
+    if plan.facilitator:
         rendered["tax"] = {
             "taxCollections": [{"model": "MARKETPLACE_FACILITATOR", "responsibleParty": "AMAZON"}]
         }
