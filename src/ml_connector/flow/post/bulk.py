@@ -5,7 +5,8 @@ crash while Oracle works is resumed by waiting on the same request instead of im
 A submission whose answer was lost leaves its documents "may have landed" (``outbox.py``).
 Every document goes through ``_resolve`` (an earlier request still running → wait; found by
 its number in receivablesCreditMemos or its batch name in journalBatches → posted) before a
-file is built for it.
+file is built for it. Once the circuit breaker is open no further file is submitted; the
+documents not sent go back to ``retry``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ml_connector.flow.post.oracle_docs import (
     journal_rows,
 )
 from ml_connector.flow.post.outbox import (
+    IMPORTS,
     SUBMITTED,
     OutboxSteps,
     PostSummary,
@@ -80,6 +82,8 @@ class BulkPosting(OutboxSteps):
                     summary.bump("waiting_on_invoice")
         size = max(1, self._settings.credit_memo_batch)
         for start in range(0, len(ready), size):
+            if self._breaker.is_open(IMPORTS):
+                return  # the rest stay as they are, for the next cycle
             self._credit_memo_batch(ready[start : start + size], summary, progress)
 
     def _credit_memo_batch(
@@ -90,6 +94,10 @@ class BulkPosting(OutboxSteps):
             return
         pending = self._absent(sending, summary)
         if not pending:
+            return
+        if self._breaker.is_open(IMPORTS):
+            for doc in pending:
+                self._not_sent(doc, summary)
             return
         lines, dists = [], []
         with self._tx() as session:
@@ -130,6 +138,8 @@ class BulkPosting(OutboxSteps):
 
     def _post_journals(self, summary: PostSummary, progress: Progress | None) -> None:
         for doc_id in self._ready(DocumentKind.JOURNAL):
+            if self._breaker.is_open(IMPORTS):
+                return  # the rest stay as they are, for the next cycle
             doc = self._begin_send(doc_id)
             if doc is None:
                 continue
@@ -176,8 +186,10 @@ class BulkPosting(OutboxSteps):
         try:
             request_id = submit()
         except RemoteError as exc:
+            self._breaker.failed(exc, IMPORTS)
             self._send_failed(docs, exc, summary, label=label, starts_a_job=True)
             return
+        self._breaker.answered(IMPORTS)
         crashpoints.hit(f"post.{label}.submitted")
         with self._tx() as session:
             append_event(
@@ -204,6 +216,7 @@ class BulkPosting(OutboxSteps):
                 self._settle_after_failed_import(doc, exc, summary)
             return
         except RemoteError as exc:
+            self._breaker.failed(exc, IMPORTS)
             if isinstance(exc, TransientError):
                 return  # leave `sending`: recovery looks the documents up
             for doc in docs:
@@ -225,7 +238,14 @@ class BulkPosting(OutboxSteps):
         absent: list[Document] = []
         seen: dict[str, bool] = {}
         for doc in docs:
+            if self._breaker.is_open(IMPORTS):
+                self._not_sent(doc, summary)
+                continue
             verdict = self._resolve(doc, sent=False, seen=seen)
+            if verdict.standing is Standing.UNKNOWN and verdict.error is not None:
+                self._breaker.failed(verdict.error, IMPORTS)
+            else:
+                self._breaker.answered(IMPORTS)
             if verdict.standing is Standing.ABSENT:
                 absent.append(doc)
             elif verdict.standing is Standing.FOUND:

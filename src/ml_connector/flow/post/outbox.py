@@ -28,12 +28,12 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from ml_connector.errors import (
-    AuthError,
     ConflictError,
     RemoteError,
     TransientError,
     ValidationError,
 )
+from ml_connector.flow.post.breaker import BreakerSettings, OracleBreaker
 from ml_connector.flow.post.codec import load_invoice
 from ml_connector.flow.post.oracle_docs import PostingProfile, invoice_payload
 from ml_connector.observability import metrics
@@ -58,6 +58,9 @@ from ml_connector.store.tables import Document
 
 _log = structlog.get_logger(__name__)
 
+# The routes of the circuit breaker (``breaker.py``): REST Receivables, and FBDI imports.
+INVOICES = "invoices"
+IMPORTS = "imports"
 SUBMITTED = "submitted"  # an import was submitted for the documents: Oracle's request id
 UNCONFIRMED = "unconfirmed"  # a POST for the document got no usable answer: it may have landed
 
@@ -76,8 +79,10 @@ class PostSummary:
     # and documents left waiting because an import that may create them can still be running.
     unconfirmed: int = 0
     waiting_on_import: int = 0
-    # Documents not tried this pass because Oracle stopped answering (circuit breaker), and the
-    # one-line reason ("Oracle unreachable: connect timeout to …"); they go in the next cycle.
+    # Set only when the circuit breaker stopped the pass (``breaker.py``): the documents still
+    # to post (planned, retry, or sent without an answer: nothing was marked rejected for it),
+    # and the one-line reason ("Oracle unreachable: connection refused by … — N documents left
+    # for the next cycle"). The next cycle posts them, each looked up before it is re-sent.
     left_for_next_cycle: int = 0
     oracle_unreachable: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -99,9 +104,16 @@ class PosterSettings:
     credit_memo_batch: int = 200
     # How long an import submitted before a crash may still create its documents.
     import_settle: timedelta = timedelta(minutes=15)
+    # When to stop asking an Oracle that does not answer, and the retry caps meanwhile.
+    breaker: BreakerSettings = field(default_factory=BreakerSettings)
 
 
 Progress = Callable[[str, int], None]
+
+
+def route_of(kind: DocumentKind) -> str:
+    """The breaker route a document is posted (and looked up) through."""
+    return INVOICES if kind is DocumentKind.INVOICE else IMPORTS
 
 
 class Standing(StrEnum):
@@ -153,6 +165,12 @@ class OutboxSteps:
         self._imports = imports
         self._clock = clock
         self._settings = settings or PosterSettings()
+        self._breaker = self._new_breaker()
+
+    def _new_breaker(self) -> OracleBreaker:
+        endpoint = getattr(getattr(self._receivables, "client", None), "endpoint", None)
+        origin = str(getattr(endpoint, "origin", "") or "")
+        return OracleBreaker(self._settings.breaker, origin=origin)
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
@@ -186,6 +204,42 @@ class OutboxSteps:
             session.expunge(doc)
         crashpoints.hit(f"post.{doc.kind.value}.sending_committed")
         return doc
+
+    def _not_sent(self, doc: Document, summary: PostSummary) -> None:
+        """A document begun (``sending``) but not sent because the breaker opened meanwhile:
+        back to ``retry``, nothing went out for it in this attempt."""
+        with self._tx() as session:
+            current = get_document(session, doc.id)
+            if current is not None and current.state is DocumentState.SENDING:
+                transition(
+                    session,
+                    current,
+                    DocumentState.RETRY,
+                    error="not sent: Oracle stopped answering during this pass",
+                    now=self._clock(),
+                )
+        summary.bump("retry")
+
+    def _close_pass(self, summary: PostSummary) -> None:
+        """When the breaker stopped the pass: count what waits and say why, in one line."""
+        if not self._breaker.open:
+            return
+        with self._tx() as session:
+            left = len(
+                list_documents(
+                    session,
+                    connection_id=self._connection_id,
+                    states=(DocumentState.PLANNED, DocumentState.RETRY, DocumentState.SENDING),
+                )
+            )
+        summary.left_for_next_cycle = left
+        summary.oracle_unreachable = self._breaker.summary_line(left)
+        _log.warning(
+            "post.breaker.open",
+            failures=self._breaker.failures,
+            left=left,
+            reason=summary.oracle_unreachable,
+        )
 
     def _posted(
         self,
@@ -296,9 +350,6 @@ class OutboxSteps:
         _log.warning(
             "post.failed", key=doc_id, outcome="rejected" if rejected else "retry", error=message
         )
-        if isinstance(exc, AuthError):
-            # Every further document would fail the same way: stop the pass, say why once.
-            raise exc
 
     def _look_up(self, kind: DocumentKind, payload: dict[str, object]) -> tuple[str, str] | None:
         if kind is DocumentKind.INVOICE:

@@ -13,20 +13,30 @@ imports (``bulk.py``). A crash between 2 and 3, or a POST whose answer was lost,
 an import that may create it can still be running it waits; then its key is looked up in Oracle
 (invoice / credit memo number, journal batch name): found → posted; proven absent → ``retry``,
 sent again in the same pass.
+
+A circuit breaker (``breaker.py``) ends the pass once Oracle stops answering: the documents not
+started keep their state, and the summary says how many wait and why, in one line.
 """
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 
-from ml_connector.errors import AuthError, RemoteError
+from ml_connector.errors import RemoteError
 from ml_connector.flow.post.bulk import BulkPosting
 from ml_connector.flow.post.codec import load_invoice
 from ml_connector.flow.post.oracle_docs import invoice_payload
-from ml_connector.flow.post.outbox import PosterSettings, PostSummary, Progress, Standing
+from ml_connector.flow.post.outbox import (
+    INVOICES,
+    PosterSettings,
+    PostSummary,
+    Progress,
+    Standing,
+    route_of,
+)
+from ml_connector.remote.http.retry import retry_budget
 from ml_connector.run import crashpoints
 from ml_connector.store import DocumentKind, DocumentState, get_document, list_documents, transition
 
@@ -41,37 +51,46 @@ class Poster(BulkPosting):
     """Posts one connection's outbox to one Oracle pod."""
 
     def post_all(self, *, progress: Progress | None = None) -> PostSummary:
+        """One pass: recovery, invoices, credit memos, journals. Stops early, leaving the rest
+        for the next cycle, when the circuit breaker opens (``breaker.py``): then
+        ``left_for_next_cycle`` and ``oracle_unreachable`` say how many wait and why."""
         summary = PostSummary()
-        summary.recovered = self.recover(summary)
-        self._post_invoices(summary, progress)
-        self._post_credit_memos(summary, progress)
-        self._post_journals(summary, progress)
+        self._breaker = self._new_breaker()
+        with retry_budget(self._breaker):
+            summary.recovered = self.recover(summary)
+            self._post_invoices(summary, progress)
+            self._post_credit_memos(summary, progress)
+            self._post_journals(summary, progress)
+        self._close_pass(summary)
         return summary
 
     def _post_invoices(self, summary: PostSummary, progress: Progress | None) -> None:
+        if self._breaker.is_open(INVOICES):
+            return
         ids = self._ready(DocumentKind.INVOICE)
-        # Set when Oracle refuses our credentials: the documents not yet started stay planned
-        # instead of each trying (and failing) again.
-        refused = threading.Event()
+        breaker = self._breaker
 
         def one(doc_id: int) -> None:
-            if refused.is_set():
+            # Once the breaker is open the documents not yet started stay as they are.
+            if breaker.is_open(INVOICES):
                 return
             doc = self._begin_send(doc_id)
             if doc is None:
                 return
             payload = invoice_payload(load_invoice(doc.payload), self._profile)
             try:
-                outcome = self._receivables.create_or_find_invoice(payload)
+                with retry_budget(breaker):  # pool threads do not inherit the caller's
+                    outcome = self._receivables.create_or_find_invoice(payload)
             except (RemoteError, ValueError) as exc:
-                if isinstance(exc, AuthError):
-                    refused.set()
+                if isinstance(exc, RemoteError):
+                    breaker.failed(exc, INVOICES)
                 if isinstance(exc, RemoteError) and exc.operation == FIND_INVOICE:
                     # The look-up after an unanswered POST failed: nobody knows yet.
                     self._unconfirmed([doc], exc, summary, label="invoice")
                     return
                 self._send_failed([doc], exc, summary, label="invoice", starts_a_job=False)
                 return
+            breaker.answered(INVOICES)
             crashpoints.hit("post.invoice.oracle_accepted")
             invoice = outcome.document
             self._posted(
@@ -104,7 +123,14 @@ class Poster(BulkPosting):
         resolved = 0
         seen: dict[str, bool] = {}
         for doc in stuck:
+            route = route_of(doc.kind)
+            if self._breaker.is_open(route):
+                continue  # stays `sending`: looked up by the next cycle
             verdict = self._resolve(doc, sent=True, seen=seen)
+            if verdict.standing is Standing.UNKNOWN and verdict.error is not None:
+                self._breaker.failed(verdict.error, route)
+            else:
+                self._breaker.answered(route)
             if verdict.standing is Standing.FOUND:
                 assert verdict.oracle_id is not None
                 self._posted(doc.id, verdict.oracle_id, verdict.number, summary, created=False)

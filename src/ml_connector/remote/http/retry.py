@@ -7,6 +7,11 @@ do not retry together. Attempts and total time are both capped; a ``Retry-After`
 is honoured as a minimum, and if it would overrun the time budget we give up at once rather than
 sleep for nothing.
 
+A caller that must stay quick while a remote may be gone (the poster's circuit breaker) can
+lower both caps for every request made under it with ``retry_budget(budget)``: the budget is
+asked again before each further attempt, so a request already retrying is cut short as soon
+as the caller decides the remote is away. It can only lower the policy's own caps.
+
 Built on tenacity; the clock, sleep and random source are injectable so tests do not wait.
 """
 
@@ -14,9 +19,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import httpx
 import structlog
@@ -24,11 +31,33 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from ml_connector.errors import RemoteError, TransientError
 
-__all__ = ["RetryPolicy", "is_retryable"]
+__all__ = ["RetryBudget", "RetryPolicy", "is_retryable", "retry_budget"]
 
 T = TypeVar("T")
 
 _log = structlog.get_logger(__name__)
+
+
+class RetryBudget(Protocol):
+    """Lower caps for the requests made under ``retry_budget``, asked before every retry."""
+
+    def cap(self) -> tuple[int, float]:
+        """``(max attempts, max elapsed seconds)`` a request may use from now on."""
+        ...
+
+
+_BUDGET: ContextVar[RetryBudget | None] = ContextVar("retry_budget", default=None)
+
+
+@contextmanager
+def retry_budget(budget: RetryBudget) -> Iterator[None]:
+    """Apply ``budget`` to every ``RetryPolicy.call`` this thread makes inside the block (a
+    thread of its own, e.g. a pool worker, must enter the block itself)."""
+    token = _BUDGET.set(budget)
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -69,6 +98,7 @@ class RetryPolicy:
         """Run ``fn`` until it succeeds, fails for good or the budget is spent (re-raising)."""
         start = self.clock()
         planned: dict[int, float] = {}
+        budget = _BUDGET.get()
 
         def _delay(state: RetryCallState) -> float:
             # Memoised per attempt: tenacity's order of calling wait and stop varies by version.
@@ -85,9 +115,14 @@ class RetryPolicy:
             return _delay(state)
 
         def _stop(state: RetryCallState) -> bool:
-            if state.attempt_number >= self.max_attempts:
+            max_attempts, max_elapsed = self.max_attempts, self.max_elapsed
+            if budget is not None:
+                capped_attempts, capped_elapsed = budget.cap()
+                max_attempts = min(max_attempts, capped_attempts)
+                max_elapsed = min(max_elapsed, capped_elapsed)
+            if state.attempt_number >= max_attempts:
                 return True
-            remaining = self.max_elapsed - (self.clock() - start)
+            remaining = max_elapsed - (self.clock() - start)
             return _delay(state) > remaining
 
         def _before_sleep(state: RetryCallState) -> None:
