@@ -19,7 +19,7 @@ Settlements (one Finances group each):
 - 70000000002 (US-2, amazon.com, Open at the first sync, Closed at the second): O2 full refund,
   O3 A-to-z guarantee claim, O5 refund (the order was cancelled after invoicing);
 - 70000000003 (DE): O6, the seller's VAT split by Amazon;
-- 70000000004 (FR): O7, VAT-inclusive price and no tax figure;
+- 70000000004 (FR): O7, VAT-inclusive price and no tax figure, and a partial refund of it;
 - 70000000005 (UK): O8, VAT collected by Amazon (marketplace facilitator).
 """
 
@@ -251,8 +251,8 @@ def test_vat_inclusive_amazon_fr_order_is_split_by_the_mapping_rate(run: Run) ->
 def test_every_credit_memo_line_and_distribution(run: Run) -> None:
     memos = _memos(run)
     # O1 partial refund, O2 full refund (later settlement), O3 A-to-z claim, O5 refund after the
-    # cancellation: one memo each, and no cancellation memo for O5 (reversed once).
-    assert sorted(memos) == sorted([O1, O2, O3, O5])
+    # cancellation, O7 partial refund: one memo each, and no cancellation memo for O5.
+    assert sorted(memos) == sorted([O1, O2, O3, O5, O7])
     expected = {
         # One mug of two back: −12.50 to 40100 and its tax −1.12 to 21500; total −13.62
         # (DESIGN §4). Amazon's refunded commission and the refund fee are the journal's.
@@ -284,6 +284,14 @@ def test_every_credit_memo_line_and_distribution(run: Run) -> None:
             [("Receivable", "101.00.12100", "-13.53"),
              ("Revenue", "101.10.40100", "-12.50"),
              ("Tax", "101.00.21500", "-1.03")])),
+        # amazon.fr, 30.00 of the VAT-inclusive 59.99 given back: split at the invoice line's
+        # 20 %: VAT 30.00 × 20/120 = 5.00 to output VAT 21700, net 30.00 − 5.00 = 25.00.
+        O7: ("CM-R1000000007", "Amazon refund R1000000007 for " + O7, (
+            [(1, "Lampe de bureau LED", "LINE", "-25.00"),
+             (2, "VAT 20%: LAMP-03", "TAX", "-5.00")],
+            [("Receivable", "101.00.12100", "-30.00"),
+             ("Revenue", "101.20.40110", "-25.00"),
+             ("Tax", "101.00.21700", "-5.00")])),
     }  # fmt: skip
     invoices = _invoices(run)
     for order, (number, comments, view) in expected.items():
@@ -293,9 +301,10 @@ def test_every_credit_memo_line_and_distribution(run: Run) -> None:
         if number is not None:
             assert memo.number == number
         assert memo.number.startswith("CM-")
-        # What stays open on the invoice: O1 30.23 − 13.62 = 16.61; the others 0.
+        # What stays open on the invoice: O1 30.23 − 13.62 = 16.61, O7 59.99 − 30.00 = 29.99;
+        # the others 0.
         open_amount = invoices[order].amount + invoices[order].credited
-        assert _d(open_amount) == ("16.61" if order == O1 else "0.00"), order
+        assert _d(open_amount) == {O1: "16.61", O7: "29.99"}.get(order, "0.00"), order
 
 
 # -- settlement journals ------------------------------------------------------------------------
@@ -346,12 +355,18 @@ def test_every_journal_line(run: Run) -> None:
             ("101.20.61000", "6.30", None, "Amazon commission"),
             ("101.20.61100", "3.00", None, "FBA fulfilment fee"),
         ],
-        # FR 49.19 = 59.99 − 9.00 − 1.80 (20 % VAT on the commission: 9.00 × 0.20).
+        # FR 23.51 = sale 49.19 (59.99 − 9.00 − 1.80, 20 % VAT on the commission: 9.00 × 0.20)
+        # + refund −25.68 (−30.00 + 4.50 + 0.90 − 0.90 − 0.18). Proceeds 59.99 − 30.00 = 29.99;
+        # input VAT 1.80 − 0.90 + 0.18 = 1.08 (balance sheet: netted); commission charged 9.00
+        # and refunded 4.50 on their own lines; refund fee 0.90. Dr 23.51 + 1.08 + 9.00 + 0.90 =
+        # 34.49 = Cr 29.99 + 4.50.
         FR: [
-            ("101.00.10500", "49.19", None, "Net payout, settlement 70000000004"),
-            ("101.00.12500", None, "59.99", "Order proceeds settled"),
-            ("101.00.13500", "1.80", None, "Input VAT on Amazon fees"),
+            ("101.00.10500", "23.51", None, "Net payout, settlement 70000000004"),
+            ("101.00.12500", None, "29.99", "Order proceeds settled"),
+            ("101.00.13500", "1.08", None, "Input VAT on Amazon fees"),
             ("101.20.61000", "9.00", None, "Amazon commission"),
+            ("101.20.61000", None, "4.50", "Amazon commission"),
+            ("101.20.61600", "0.90", None, "Refund administration fee"),
         ],
         # UK 16.40 = 20.00 + 4.00 − 4.00 withheld − 3.00 − 0.60.
         UK: [
@@ -396,7 +411,8 @@ def test_reconcile_json_statuses_and_invariants(run: Run) -> None:
         US2: ("-96.19", "-110.94", "0", "-110.94", "-110.94", 3,
               ("110.94", "-110.94"), ("-8.45", "8.45")),
         DE: ("38.92", "49.99", "49.99", "0", "49.99", 1, ("-49.99", "49.99"), ("0", "0")),
-        FR: ("49.19", "59.99", "59.99", "0", "59.99", 1, ("-59.99", "59.99"), ("0", "0")),
+        # The sale's invoice 59.99 less the refund's memo 30.00.
+        FR: ("23.51", "29.99", "59.99", "-30.00", "29.99", 1, ("-29.99", "29.99"), ("0", "0")),
         UK: ("16.40", "24.00", "24.00", "0", "24.00", 1, ("-24.00", "24.00"), ("4.00", "-4.00")),
     }  # fmt: skip
     for settlement, figures in expected.items():
@@ -479,25 +495,32 @@ def test_cogs_books_shipments_and_restocks_returns(cogs_run: Run) -> None:
         ("101.00.14000", "4.10", None, "Inventory MUG-01: 1 returned at 4.10"),
         ("101.10.50100", None, "4.10", "COGS MUG-01: 1 returned at 4.10"),
     ])  # fmt: skip
-    # UK: 2 mugs shipped, 2 × 4.10 = 8.20. DE and FR: one lamp each, 16.40.
+    # UK: 2 mugs shipped, 2 × 4.10 = 8.20. DE: one lamp shipped, 16.40. FR: one lamp shipped,
+    # and the partial refund's item (quantity 1) counts as a unit returned: 16.40 back.
     assert cost_lines(UK) == in_order([
         ("101.20.50100", "8.20", None, "COGS MUG-01: 2 shipped at 4.10"),
         ("101.00.14000", None, "8.20", "Inventory MUG-01: 2 shipped at 4.10"),
     ])  # fmt: skip
-    for settlement in (DE, FR):
-        assert cost_lines(settlement) == in_order([
-            ("101.20.50100", "16.40", None, "COGS LAMP-03: 1 shipped at 16.40"),
-            ("101.00.14000", None, "16.40", "Inventory LAMP-03: 1 shipped at 16.40"),
-        ]), settlement  # fmt: skip
+    shipped = [
+        ("101.20.50100", "16.40", None, "COGS LAMP-03: 1 shipped at 16.40"),
+        ("101.00.14000", None, "16.40", "Inventory LAMP-03: 1 shipped at 16.40"),
+    ]
+    assert cost_lines(DE) == in_order(shipped)
+    assert cost_lines(FR) == in_order([
+        *shipped,
+        ("101.00.14000", "16.40", None, "Inventory LAMP-03: 1 returned at 16.40"),
+        ("101.20.50100", None, "16.40", "COGS LAMP-03: 1 returned at 16.40"),
+    ])  # fmt: skip
     # The rest of each journal is what it is without COGS (cash still = Amazon's total).
-    cash = {US2: (None, "96.19"), DE: ("38.92", None), FR: ("49.19", None), UK: ("16.40", None)}
+    cash = {US2: (None, "96.19"), DE: ("38.92", None), FR: ("23.51", None), UK: ("16.40", None)}
     for settlement, (dr, cr) in cash.items():
         line = next(
             x for x in journal_view(_journal(cogs_run, settlement)) if x[0] == "101.00.10500"
         )
         assert line[1:3] == (dr, cr), settlement
-    # reconcile's cogs check: booked = (shipped − returned) × cost; US-2: −(18.25 + 4.10).
-    booked = {US2: "-22.35", DE: "16.40", FR: "16.40", UK: "8.20"}
+    # reconcile's cogs check: booked = (shipped − returned) × cost; US-2: −(18.25 + 4.10);
+    # FR: (1 − 1) × 16.40 = 0.
+    booked = {US2: "-22.35", DE: "16.40", FR: "0", UK: "8.20"}
     for settlement, amount in booked.items():
         check = _settlement(cogs_run, settlement)["invariants"]["cogs"]
         assert check["holds"] is True, settlement
