@@ -31,7 +31,9 @@ from ml_connector.remote.oracle import (
     autoinvoice_files,
     autoinvoice_request,
 )
+from ml_connector.remote.oracle.autoinvoice_columns import LINES_COLUMNS
 from ml_connector_sim.oracle import RunningSim, default_setup, running_oracle_sim
+from ml_connector_sim.oracle.autoinvoice import LINE_POS
 from ml_connector_sim.oracle.context import SimOptions
 from ml_connector_sim.oracle.tax_rules import line_tax
 
@@ -424,3 +426,9 @@ def test_autoinvoice_credit_of_a_tax_inclusive_line_takes_the_tax_out(
     booked = sorted((d["AccountClass"], d["Amount"]) for d in memo.distributions)
     assert booked == [("Revenue", Decimal("-49.99")), ("Tax", Decimal("-10.00"))]
     assert memo.amount == Decimal("-59.99")
+
+
+def test_simulator_reads_the_tax_and_rule_columns_where_the_connector_writes_them() -> None:
+    """Both spell the template's positions independently (oracle-fbdi.md §1.3)."""
+    for name, position in LINE_POS.items():
+        assert LINES_COLUMNS[position - 1] == name, name
