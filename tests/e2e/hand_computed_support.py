@@ -40,6 +40,7 @@ SCENARIO = FIXTURES / "seller.json"
 CONNECTION = "hand"
 CANCELLED_ORDER = "111-1000005-0000005"
 CANCELLED_REFUND = "hc0000000000000000000000000000r5"
+CLAIM = "hc0000000000000000000000000000c3"
 LATER_GROUP = "HcUS2b0000000000000000000000000000000000002"
 # The order as Amazon showed it before the cancellation: shipped on 2026-10-30 (scenario time).
 SHIPPED_AT = "2026-10-30T10:00:00Z"
@@ -218,6 +219,8 @@ class Run:
     review: list[dict[str, Any]]
     batches: list[str]
     """The journal batches in Oracle after the second sync."""
+    claim_audit: dict[str, Any]
+    """`audit show` of the A-to-z claim's transaction id."""
     fixed: Fixed | None = None
 
 
@@ -280,6 +283,7 @@ def hand_computed_run(workdir: Path, *, cogs: bool = False, fix: bool = False) -
             oracle,
             list(review.get("items", [])),
             sorted(batch.name for batch in oracle.state.journal_batches),
+            cli_json("audit", "show", CLAIM, "-c", CONNECTION, code=None),
         )
         if fix:
             with catalog.open("a", encoding="utf-8") as handle:

@@ -167,6 +167,9 @@ def test_syncs_exit_3_while_the_unmapped_sku_waits_and_nothing_is_rejected(run: 
     # Only PAN-07's order waits: one review item, for that order.
     assert [(i["kind"], i["subject"]) for i in run.review] == [("unmapped_sku", O4)]
     assert run.review[0]["reason"] == "SKU(s) not in the catalog mapping: PAN-07"
+    # The held order's review item names the SKU and the settlement that paid it.
+    details = run.review[0]["details"]
+    assert (details["items"], details["settlements"]) == (["PAN-07"], [US1])
 
 
 # -- invoices -----------------------------------------------------------------------------------
@@ -305,6 +308,18 @@ def test_every_credit_memo_line_and_distribution(run: Run) -> None:
         # the others 0.
         open_amount = invoices[order].amount + invoices[order].credited
         assert _d(open_amount) == {O1: "16.61", O7: "29.99"}.get(order, "0.00"), order
+
+
+def test_the_a_to_z_claim_is_in_the_audit_trail_with_its_credit_memo(run: Run) -> None:
+    # `audit show <claim transaction id>`: read from Amazon, then the credit memo planned for
+    # it against O3's invoice, for the −54.11 of test_every_credit_memo_line_and_distribution.
+    events = run.claim_audit["events"]
+    assert [e["action"] for e in events][:1] == ["fetched"]
+    planned = [e for e in events if e["action"] == "planned"]
+    assert [(e["details"]["kind"], _d(e["details"]["total"])) for e in planned] == [
+        ("credit_memo", "-54.11")
+    ]
+    assert f"cm:{O3}:{CLAIM}" in planned[0]["amazon_ids"]
 
 
 # -- settlement journals ------------------------------------------------------------------------
