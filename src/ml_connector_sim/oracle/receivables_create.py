@@ -318,8 +318,10 @@ def _distributions(
         dist["DistributionId"] = ctx.state.new_line_id()
         if item.get("Amount") is not None:
             dist["Amount"] = _decimal(item["Amount"], "Amount")
-        elif item.get("Percent") is not None and line_no in by_number:
-            # A share of the line: of its revenue after tax for Revenue, as Oracle reads it.
+        elif (
+            item.get("Percent") is not None and account_class == "Revenue" and line_no in by_number
+        ):
+            # A share of the line's revenue, after the tax Oracle took out of an inclusive line.
             share = _decimal(item["Percent"], "Percent") or Decimal(0)
             dist["Amount"] = round_to(by_number[line_no]["_revenue"] * share / 100, currency)
         out.append(dist)
