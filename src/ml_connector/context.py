@@ -52,6 +52,7 @@ from ml_connector.remote.oracle import (
 from ml_connector.remote.oracle.auth import Authenticator, BasicAuth
 from ml_connector.scrub import install_store_scrubbing
 from ml_connector.store import (
+    KEY_ENV_VAR,
     ConnectionConfig,
     connection_config,
     get_connection,
@@ -60,6 +61,8 @@ from ml_connector.store import (
     make_sessionmaker,
     migrate,
 )
+from ml_connector.store.errors import WrongMasterKeyError
+from ml_connector.store.key_check import expected_key_id
 from ml_connector.store.secrets import (
     LWA_CLIENT_SECRET,
     ORACLE_CLIENT_SECRET,
@@ -106,6 +109,9 @@ class Runtime:
     sessions: sessionmaker[Session]
     keyring: Keyring | None
     clock: Callable[[], datetime] = utc_now
+    #: Where the master key is read from when ``ML_CONNECTOR_MASTER_KEY`` is unset; read again
+    #: by `reload_rotated_key`.
+    key_file: Path | None = None
 
     def require_keyring(self) -> Keyring:
         if self.keyring is None:
@@ -114,6 +120,43 @@ class Runtime:
                 "create the key file"
             )
         return self.keyring
+
+    def reload_rotated_key(self) -> str | None:
+        """Pick up a master key that `key rotate` (another process) has put in place.
+
+        The store's key-check row names the key its secrets are sealed under; rotation moves it
+        in the same transaction that re-seals them, then swaps the key file. When the row names
+        another key than the one held, the key is read again from where it came from (the
+        environment variable, else ``key_file``). Returns the new key id, or None when nothing
+        changed (or this runtime holds no key).
+
+        Raises ``WrongMasterKeyError`` when the key read is still not the store's: the
+        environment variable cannot change under a running process, or the key file has not
+        been swapped yet (rotation is between its commit and its rename).
+        """
+        if self.keyring is None:
+            return None
+        with self.sessions() as session:
+            expected = expected_key_id(session)
+        held = self.keyring.primary.key_id
+        if expected is None or expected == held:
+            return None
+        from_env = bool(os.environ.get(KEY_ENV_VAR, "").strip())
+        key = load_master_key(key_file=self.key_file)
+        if key.key_id != expected:
+            source = KEY_ENV_VAR if from_env else f"the key file {self.key_file}"
+            hint = (
+                "a running process cannot see a changed environment variable: restart it with "
+                "the new key"
+                if from_env
+                else "put the store's key in that file (or finish the rotation)"
+            )
+            raise WrongMasterKeyError(
+                f"the store's master key is now {expected} (rotated), but {source} holds "
+                f"{key.key_id}; {hint}"
+            )
+        self.keyring = Keyring(key)
+        return key.key_id
 
     def close(self) -> None:
         self.engine.dispose()
@@ -131,15 +174,16 @@ def open_runtime(
     if run_migrations:
         migrate(engine)
     keyring: Keyring | None
+    key_path = key_file or default_key_file()
     try:
-        keyring = Keyring(load_master_key(key_file=key_file or default_key_file()))
+        keyring = Keyring(load_master_key(key_file=key_path))
     except ConfigError:
         if require_key:
             raise
         keyring = None
     sessions = make_sessionmaker(engine)
     install_store_scrubbing(sessions)
-    return Runtime(engine=engine, sessions=sessions, keyring=keyring)
+    return Runtime(engine=engine, sessions=sessions, keyring=keyring, key_file=key_path)
 
 
 @dataclass

@@ -142,6 +142,56 @@ class Metrics:
             registry=registry,
         )
 
+        # Per connection, incremented by `run` at the end of each cycle it ran (see
+        # `cycle_documents` / `cycle_failed`); the store-derived gauges are in run/metrics.py.
+        self.connection_documents_posted = Counter(
+            "mlc_connection_documents_posted",
+            "Documents posted to Oracle (or found already there) by this process, by connection "
+            "and kind.",
+            ["connection", "kind"],
+            registry=registry,
+        )
+        self.connection_documents_rejected = Counter(
+            "mlc_connection_documents_rejected",
+            "Documents Oracle refused (each opens an oracle_rejected review item), by connection "
+            "and kind.",
+            ["connection", "kind"],
+            registry=registry,
+        )
+        self.connection_documents_retried = Counter(
+            "mlc_connection_documents_retried",
+            "Document sends that failed for a reason worth retrying (sent again next cycle), by "
+            "connection and kind.",
+            ["connection", "kind"],
+            registry=registry,
+        )
+        self.run_failures = Counter(
+            "mlc_run_failures",
+            "Cycles of `run` that failed (configuration, credentials, a remote outage), by "
+            "connection.",
+            ["connection"],
+            registry=registry,
+        )
+
+    def cycle_documents(self, connection: str, outcomes: dict[str, dict[str, int]]) -> None:
+        """Count what one cycle did to documents: ``outcomes`` is ``{"posted" | "rejected" |
+        "retried": {kind: count}}``; other keys are ignored."""
+        counters = {
+            "posted": self.connection_documents_posted,
+            "rejected": self.connection_documents_rejected,
+            "retried": self.connection_documents_retried,
+        }
+        for outcome, by_kind in outcomes.items():
+            counter = counters.get(outcome)
+            if counter is None:
+                continue
+            for kind, count in by_kind.items():
+                counter.labels(connection=connection, kind=kind).inc(count)
+
+    def cycle_failed(self, connection: str) -> None:
+        """Count one failed cycle of ``connection``."""
+        self.run_failures.labels(connection=connection).inc()
+
     def request(self, system: str, status: int | None, *, retried: bool = False) -> None:
         """Count one request; `status` None means no response (timeout, reset)."""
         label = "error" if status is None else str(status)

@@ -165,8 +165,19 @@ def _rotate(ctx: typer.Context, new_key_file: Path | None, as_json: bool) -> Non
             "the old key no longer opens the stored secrets",
             highlight=False,
         )
+        # A process cannot see another's environment change: it must be started again.
+        console.print(
+            f"[yellow]![/yellow] running `run` processes read {KEY_ENV_VAR} only when they "
+            "start: restart them with the new key",
+            highlight=False,
+        )
     else:
         console.print(f"[green]✓[/green] {key_file} now holds the new key", highlight=False)
+        # Scheduler._key_ready compares the store's key check with the key it holds each tick.
+        console.print(
+            "running `run` processes pick up the new key before their next cycle",
+            highlight=False,
+        )
 
 
 def _swap_key_file(key_file: Path, staged: Path, new: MasterKey, source: Path | None) -> None:

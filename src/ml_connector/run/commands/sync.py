@@ -347,6 +347,15 @@ def run(
     once: Annotated[
         bool, typer.Option("--once", help="Run every connection that is due once, then exit.")
     ] = False,
+    metrics_port: Annotated[
+        str | None,
+        typer.Option(
+            "--metrics-port",
+            envvar="ML_CONNECTOR_METRICS_PORT",
+            help="Serve Prometheus /metrics on this port (127.0.0.1) or HOST:PORT.",
+            show_envvar=True,
+        ),
+    ] = None,
 ) -> None:
     """Poll every enabled connection at its cadence until stopped (SIGTERM/SIGINT stop cleanly).
 
@@ -354,10 +363,10 @@ def run(
     one cycle per connection at a time, across any number of `run` processes sharing the
     database. Example: [bold]ml-connector run[/bold]
     """
-    handle_errors(_run)(ctx, once)
+    handle_errors(_run)(ctx, once, metrics_port)
 
 
-def _run(ctx: typer.Context, once: bool) -> None:
+def _run(ctx: typer.Context, once: bool, metrics_port: str | None) -> None:
     with runtime(ctx, require_key=True) as rt:
         with rt.sessions() as session:
             names = [row.name for row in list_connections(session, enabled_only=True)]
@@ -368,10 +377,11 @@ def _run(ctx: typer.Context, once: bool) -> None:
         reports: list[SyncReport] = []
 
         def on_report(report: SyncReport) -> None:
-            reports.append(report)
+            if once:  # only --once needs them (its exit code); `run` keeps none
+                reports.append(report)
             out().print(_one_line(report))
 
-        scheduler.loop(once=once, on_report=on_report)
+        scheduler.run(once=once, on_report=on_report, metrics_address=metrics_port)
     if once:
         raise typer.Exit(exit_code(reports))
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ml_connector.observability import Metrics
 from ml_connector.observability import metrics as default_metrics
 from ml_connector.remote.http.redact import Redactor, default_redactor
+from ml_connector.run.metrics import scrape_view
 from ml_connector.run.web import render, views
 from ml_connector.run.web.pages import CSS
 from ml_connector.store import DocumentState
@@ -142,11 +143,15 @@ def create_app(
             )
         return JSONResponse({"status": "ok"})
 
+    scraped = scrape_view(sessions, metrics)
+
     @app.get("/metrics")
     def metrics_text() -> Response:
         with sessions() as session:
             metrics.review_items_open.set(views.open_review_count(session))
-        body = generate_latest(metrics.registry or REGISTRY)
+        # The per-connection gauges come from the store; this process's counters stay at zero
+        # unless it also runs cycles (`run --metrics-port` serves those).
+        body = generate_latest(scraped)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", response_model=None)
