@@ -207,6 +207,11 @@ def _move_on(amazon: AmazonSim, world: AmazonWorld, options: AmazonOptions) -> N
         context.groups = fresh.groups
 
 
+def _counts(oracle: OracleSim) -> tuple[int, int, int]:
+    state = oracle.state
+    return len(state.invoices), len(state.credit_memos), len(state.journal_batches)
+
+
 @dataclass
 class Run:
     """What the operator saw and what the simulated Oracle holds after the two syncs."""
@@ -221,6 +226,12 @@ class Run:
     """The journal batches in Oracle after the second sync."""
     claim_audit: dict[str, Any]
     """`audit show` of the A-to-z claim's transaction id."""
+    table: str
+    """`reconcile` as a person reads it."""
+    third_sync: dict[str, Any]
+    """A sync with nothing new at Amazon."""
+    documents_before_third: tuple[int, int, int]
+    documents_after_third: tuple[int, int, int]
     fixed: Fixed | None = None
 
 
@@ -275,6 +286,9 @@ def hand_computed_run(workdir: Path, *, cogs: bool = False, fix: bool = False) -
         second = cli_json("sync", CONNECTION, code=None)
         result = cli("reconcile", "-c", CONNECTION, "--json", code=None)
         review = cli_json("review", "list", "-c", CONNECTION, code=None)
+        table = cli("reconcile", "-c", CONNECTION, code=None).stdout
+        before = _counts(oracle)
+        third = cli_json("sync", CONNECTION, code=None)
         done = Run(
             first,
             second,
@@ -284,6 +298,10 @@ def hand_computed_run(workdir: Path, *, cogs: bool = False, fix: bool = False) -
             list(review.get("items", [])),
             sorted(batch.name for batch in oracle.state.journal_batches),
             cli_json("audit", "show", CLAIM, "-c", CONNECTION, code=None),
+            table,
+            third,
+            before,
+            _counts(oracle),
         )
         if fix:
             with catalog.open("a", encoding="utf-8") as handle:

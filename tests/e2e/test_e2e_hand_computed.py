@@ -310,6 +310,14 @@ def test_every_credit_memo_line_and_distribution(run: Run) -> None:
         assert _d(open_amount) == {O1: "16.61", O7: "29.99"}.get(order, "0.00"), order
 
 
+def test_a_sync_with_nothing_new_at_amazon_changes_nothing(run: Run) -> None:
+    assert run.third_sync["exit_code"] == 3  # PAN-07's order still waits
+    assert run.third_sync["counts"]["planned"] == 0
+    assert run.third_sync["counts"]["posted"] == 0
+    # 7 invoices (O1 O2 O3 O5 O6 O7 O8), 5 credit memos, 5 journals, before and after.
+    assert run.documents_before_third == run.documents_after_third == (7, 5, 5)
+
+
 def test_the_a_to_z_claim_is_in_the_audit_trail_with_its_credit_memo(run: Run) -> None:
     # `audit show <claim transaction id>`: read from Amazon, then the credit memo planned for
     # it against O3's invoice, for the −54.11 of test_every_credit_memo_line_and_distribution.
@@ -488,6 +496,11 @@ def test_reconcile_json_names_the_held_order_of_settlement_us1(run: Run) -> None
     # Amazon, the journal and the report agree: only the held order keeps it from `matched`.
     assert _amount(row["variance"]) == 0
     assert _amount(row["report_variance"]) == 0
+    # The table a person reads says the same.
+    assert "incomplete" in run.table
+    assert "held for review" in run.table
+    assert "proceeds ✗" in run.table
+    assert O4 in run.table
 
 
 # -- COGS on: a second run of the same scenario with `[accounting] include_cogs = true`; then the
