@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from ml_connector.domain.oracle_addresses import identity_domain_host
 from ml_connector.remote.http.hosts import EndpointError, check_url
 
 # A DNS label: letters, digits and inner hyphens, 1-63 characters. Dots, slashes, colons and
@@ -25,24 +26,6 @@ _IDCS_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+identity\.o
 FSCM_REST_ROOT = "/fscmRestApi/resources/11.13.18.05"
 TOKEN_PATH = "/oauth2/v1/token"
 
-# The forms Oracle shows a pod and an identity domain in (docs/configuration.md, "Oracle hosts",
-# has the sources). Each pattern is anchored at the host, and what is kept from a match is only
-# DNS labels that the URL is rebuilt from: a path, user info or lookalike suffix never survives.
-_POD_URL = re.compile(
-    r"(?:https://)?(?P<pod>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.fa\."
-    r"(?P<region>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.oraclecloud\.com\.?(?::443)?(?:[/?#].*)?",
-    re.IGNORECASE | re.DOTALL,
-)
-_IDCS_ID = re.compile(r"idcs-[a-z0-9]{1,63}", re.IGNORECASE)
-_IDCS_FORM = re.compile(
-    r"(?:https://)?(?P<host>idcs-[a-z0-9]{1,63}(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
-    r"\.identity\.oraclecloud\.com)(?::443)?(?:/[A-Za-z0-9._~/-]*)?",
-    re.IGNORECASE,
-)
-# OCI region identifiers (us-ashburn-1, eu-frankfurt-1, ap-mumbai-1, us-langley-1 …): the OCI
-# console shows them, but a Fusion pod's host names a data-center code (us2, em2) or `ocs`.
-_OCI_REGION = re.compile(r"[a-z]{2}-[a-z]+-[0-9]{1,2}")
-
 
 def dns_label(value: str, what: str) -> str:
     """Return the label lower-cased, or refuse it with a message naming the field."""
@@ -50,50 +33,6 @@ def dns_label(value: str, what: str) -> str:
     if not _DNS_LABEL.fullmatch(label):
         raise EndpointError(f"{what} must be a single DNS label (letters, digits, hyphens)")
     return label
-
-
-def split_pod_url(text: str) -> tuple[str, str] | None:
-    """(pod, region) from a pasted pod URL or host such as
-    ``https://abcd-test.fa.us2.oraclecloud.com/fscmUI/faces/FuseWelcome`` → ``("abcd-test",
-    "us2")``; None when ``text`` is not one (a plain pod label, say).
-
-    Source of the form ``https://{system name}.fa.{data center}.oraclecloud.com``: Oracle
-    Integration, ERP Cloud adapter, "Obtain the Service Catalog Service WSDL".
-    """
-    found = _POD_URL.fullmatch(text.strip())
-    if found is None:
-        return None
-    return found["pod"].lower(), found["region"].lower()
-
-
-def identity_domain_host(text: str) -> str | None:
-    """The one host of an identity domain, from any form Oracle shows it in, or None.
-
-    Accepted: the domain URL as the console shows it (``https://idcs-0123abcd.identity.
-    oraclecloud.com:443``, with or without the port, a trailing ``/`` or a path such as
-    ``/admin/v1/``), the bare host, or the bare domain id ``idcs-0123abcd`` (the host is
-    ``{id}.identity.oraclecloud.com``). Only https; another port, user info or a lookalike
-    suffix is not one of these forms. Source: OCI documentation, "Finding an Identity Domain
-    URL" (``https://<IdentityDomainID>.identity.oraclecloud.com/admin/v1/``).
-    """
-    value = text.strip()
-    if _IDCS_ID.fullmatch(value):
-        return f"{value.lower()}.identity.oraclecloud.com"
-    found = _IDCS_FORM.fullmatch(value)
-    if found is None or len(found["host"]) > 253:
-        return None
-    return found["host"].lower()
-
-
-def oci_region_hint(region: str) -> str | None:
-    """Why ``region`` is refused when it is an OCI region id, with what to write instead."""
-    if not _OCI_REGION.fullmatch(region.strip().lower()):
-        return None
-    return (
-        f"{region.strip()!r} is an OCI region id, not a Fusion data-center code: write the code "
-        "from the pod's address https://POD.fa.CODE.oraclecloud.com (such as us2 or em2, or "
-        "ocs for a pod on OCI), or paste that address into oracle.pod"
-    )
 
 
 def _checked_override(

@@ -23,6 +23,7 @@ from ml_connector.context import describe_endpoints, load_mappings
 from ml_connector.errors import ConfigError
 from ml_connector.flow.mapping import MappingError
 from ml_connector.input_files import CONNECTION_CONFIG, InputFileError, parse_toml, read_text, shown
+from ml_connector.run import config_reference
 from ml_connector.run.commands.common import (
     FAILURE_EXIT,
     USAGE_EXIT,
@@ -272,6 +273,29 @@ def _add(
         f"stored encrypted. Next: [bold]ml-connector connection test {name}[/bold]",
         highlight=False,
     )
+
+
+@app.command("reference")
+def reference(
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the Markdown to this file instead of the screen."),
+    ] = None,
+) -> None:
+    """Print the configuration reference (every setting of the TOML file `add` reads, with its
+    type, default and meaning), rendered from the configuration model: docs/configuration.md.
+
+    Example: [bold]ml-connector connection reference --out docs/configuration.md[/bold]
+    """
+    text = config_reference.render()
+    if out_file is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {shown(out_file)}: {exc.strerror or exc}", code=FAILURE_EXIT)
+    out().print(f"[green]✓[/green] wrote {escape(shown(out_file))}", highlight=False)
 
 
 def _summary(row: ConnectionRow) -> dict[str, Any]:
