@@ -1,17 +1,22 @@
-"""Shared fixtures: where the official reference material lives, and free loopback ports."""
+"""Shared fixtures: where the official reference material lives, free loopback ports, and the
+check that no failing CLI invocation of the suite prints a traceback (issue 11)."""
 
 from __future__ import annotations
 
 import csv
+import os
 import socket
+import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from ml_connector.context import ConnectionContext, Runtime, open_connection, open_runtime
 from ml_connector.flow.extract.pull import pull_finances, pull_orders
@@ -91,6 +96,88 @@ def oracle_reference() -> Path:
     if not path.is_dir():
         pytest.skip(f"Oracle reference files not found at {path} ({REFERENCE_ABSENT})")
     return path
+
+
+# -- no traceback on a failing command ----------------------------------------------------------
+
+TRACEBACK = "Traceback"
+
+
+@dataclass
+class TracebackGuard:
+    """Every CLI invocation of a test (``CliRunner.invoke`` and ``subprocess.run`` of
+    ``ml-connector``/``python -m ml_connector``) that exits non-zero without ``--debug`` and
+    printed "Traceback", or ended in an exception typer did not turn into an exit code (which a
+    real run prints as a traceback), is recorded in ``violations``; the test then fails."""
+
+    violations: list[str] = field(default_factory=list)
+
+    @staticmethod
+    def _debug(args: Any, env: Any) -> bool:
+        words = [args] if isinstance(args, str) else [str(a) for a in args or ()]
+        debug_env = (env or {}).get("ML_CONNECTOR_DEBUG") or os.environ.get("ML_CONNECTOR_DEBUG")
+        return "--debug" in " ".join(words).split() or bool(debug_env)
+
+    def check_result(self, args: Any, env: Any, result: Any) -> None:
+        if result.exit_code == 0 or self._debug(args, env):
+            return
+        printed = result.output + (getattr(result, "stderr", "") or "")
+        raised = result.exception
+        if raised is not None and not isinstance(raised, SystemExit):
+            self.violations.append(
+                f"`{args}` ended in an unhandled {type(raised).__name__}: {raised}"
+            )
+        elif TRACEBACK in printed:
+            self.violations.append(f"`{args}` exited {result.exit_code} printing a traceback")
+
+    @staticmethod
+    def is_cli(args: Any) -> bool:
+        words = [args] if isinstance(args, str) else [str(a) for a in args or ()]
+        return any(
+            w == "ml_connector" or w.endswith("ml-connector") or w == "ml-connector" for w in words
+        )
+
+    def check_process(self, args: Any, env: Any, completed: Any) -> None:
+        if completed.returncode == 0 or not self.is_cli(args) or self._debug(args, env):
+            return
+        printed = ""
+        for stream in (completed.stdout, completed.stderr):
+            if isinstance(stream, bytes):
+                printed += stream.decode(errors="replace")
+            elif isinstance(stream, str):
+                printed += stream
+        if TRACEBACK in printed:
+            self.violations.append(f"`{args}` exited {completed.returncode} printing a traceback")
+
+
+@pytest.fixture(autouse=True)
+def traceback_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[TracebackGuard]:
+    """The :class:`TracebackGuard` of this test (autouse: every test is checked). A test that
+    provokes a violation on purpose clears ``violations`` itself."""
+    guard = TracebackGuard()
+    invoke = CliRunner.invoke
+    run = subprocess.run
+
+    def guarded_invoke(self: CliRunner, app: Any, args: Any = None, *a: Any, **kw: Any) -> Any:
+        result = invoke(self, app, args, *a, **kw)
+        guard.check_result(args, kw.get("env"), result)
+        return result
+
+    def guarded_run(*popenargs: Any, **kwargs: Any) -> Any:
+        completed = run(*popenargs, **kwargs)
+        args = popenargs[0] if popenargs else kwargs.get("args")
+        guard.check_process(args, kwargs.get("env"), completed)
+        return completed
+
+    monkeypatch.setattr(CliRunner, "invoke", guarded_invoke)
+    monkeypatch.setattr(subprocess, "run", guarded_run)
+    yield guard
+    if guard.violations:
+        pytest.fail(
+            "a failing command printed a traceback (issue 11: one line, never a traceback):\n"
+            + "\n".join(guard.violations),
+            pytrace=False,
+        )
 
 
 def free_port() -> int:
@@ -184,8 +271,6 @@ def sim_seller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sell
 
     ``oracle_clients`` (``{client_id: secret}``) makes the simulated identity domain strict.
     """
-    from typer.testing import CliRunner
-
     from ml_connector.run.cli import app
 
     for var in ("ML_CONNECTOR_MASTER_KEY", "ML_CONNECTOR_DATABASE_URL", "ML_CONNECTOR_KEY_FILE"):
