@@ -51,7 +51,8 @@ def test_de_orders_without_a_rate_wait_in_review_until_the_rate_is_added(
         assert item.reason == (
             f"Amazon.de ({DE}) prices include VAT and order {item.subject_amazon_id} carries no "
             'tax figure: add [vat.DE] rate = "<percent>" to the charge mapping (rate = "0" if '
-            "no VAT is due there; docs/mapping.md, [vat]), then replay the order"
+            "no VAT is due there; docs/mapping.md, [vat]); the next sync or `review resolve` "
+            "invoices it"
         )
     invoiced = {d.amazon_source_id for d in seller.documents(DocumentKind.INVOICE)}
     assert not expected & invoiced

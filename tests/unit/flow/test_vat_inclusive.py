@@ -33,6 +33,7 @@ IT = "APJ6JRA9NG5V4"
 DE = "A1PA6795UKMFR9"
 UK = "A1F83G8C2ARO7P"
 US = "ATVPDKIKX0DER"
+JP = "A1VC38T7YXB528"
 TAX_CODE = AccountingPolicy(vat_inclusive=VatInclusive.TAX_CODE)
 VAT = {
     "FR": {
@@ -165,7 +166,7 @@ def test_a_marketplace_without_a_rate_is_held_naming_it_and_the_key_to_add(
         HoldCode.MISSING_VAT,
         "Amazon.it (APJ6JRA9NG5V4) prices include VAT and order O-IT carries no tax figure: "
         'add [vat.IT] rate = "<percent>" to the charge mapping (rate = "0" if no VAT is due '
-        "there; docs/mapping.md, [vat]), then replay the order",
+        "there; docs/mapping.md, [vat]); the next sync or `review resolve` invoices it",
         (IT, '[vat.IT] rate = "<percent>"'),
     )
 
@@ -359,3 +360,16 @@ def test_revenue_schedules_from_the_connection_and_a_category(
     assert isinstance(held, Held)
     assert held.code is HoldCode.MISSING_INVOICING_RULE
     assert "set [accounting] invoicing_rule on the connection" in held.reason
+
+
+def test_yen_amounts_are_split_to_whole_yen(shapes: type, catalog: Catalog) -> None:
+    mapping = _mapping(vat={**VAT, "JP": {"rate": "10"}})
+    item = shapes.item("KETTLE-01", 1, "1999", currency="JPY", facilitator=False)
+    order = normalize_order(shapes.order("O-JP", [item], marketplace=JP, currency="JPY"))
+    invoice = plan_invoice(order, catalog, mapping)
+    assert isinstance(invoice, InvoiceDoc)
+    # 1999 × 10/110 = 181.72… → 182 yen; 1817 net.
+    assert _lines(invoice) == [
+        ("item", "KETTLE-01", D("1817"), "101.30.40120", D("10")),
+        ("tax", "KETTLE-01", D("182"), "101.00.21700", D("10")),
+    ]

@@ -194,7 +194,8 @@ def plan_invoice(
             HoldCode.MISSING_VAT,
             f"{name} ({order.marketplace_id}) prices include VAT and order {order.order_id} "
             f"carries no tax figure: add {' and '.join(missing)} to the charge mapping "
-            '(rate = "0" if no VAT is due there; docs/mapping.md, [vat]), then replay the order',
+            '(rate = "0" if no VAT is due there; docs/mapping.md, [vat]); the next sync or '
+            "`review resolve` invoices it",
             (order.marketplace_id, *missing),
         )
     lines: list[InvoiceLine] = []
