@@ -196,6 +196,7 @@ def run_cycle(
                 initial_start=initial_start,
                 since=since,
                 progress=progress,
+                connection=ctx.name,
             )
         beat()
         if "finances" in streams:
@@ -207,7 +208,12 @@ def run_cycle(
                 initial_start=initial_start,
                 since=since,
                 progress=progress,
+                connection=ctx.name,
             )
+        # A region Amazon would not serve was left out (its watermarks kept); the others go on.
+        for pulled in (report.orders, report.finances):
+            for region, line in pulled.region_failures.items():
+                report.region_failures.setdefault(region, line)
         beat()
         report.plan = planner_for(rt, ctx).plan_all()
         beat()
@@ -216,9 +222,7 @@ def run_cycle(
         report.reconciliation = reconcile_connection(
             rt.sessions, ctx.id, ctx.mapping, now=now, catalog=ctx.catalog, policy=ctx.policy
         )
-        status = (
-            RunStatus.PARTIAL if report.post.rejected or report.post.retry else RunStatus.SUCCEEDED
-        )
+        status, error = _outcome(report, regions=len(ctx.amazon))
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         raise
@@ -237,6 +241,23 @@ def run_cycle(
         )
         _log.info("sync.finished", connection=ctx.name, status=status.value, **report.counts())
     return report
+
+
+def _outcome(report: SyncReport, *, regions: int) -> tuple[RunStatus, str | None]:
+    """How a cycle that ran to its end is recorded: failed when no region could be read and
+    nothing was posted; partial when a region, or documents (left by the circuit breaker, to
+    retry, rejected), wait; else succeeded. The error names why, in the reports' own lines."""
+    reasons = [f"Amazon {region}: {line}" for region, line in report.region_failures.items()]
+    if report.post.oracle_unreachable:
+        reasons.append(report.post.oracle_unreachable)
+    error = "; ".join(reasons) or None
+    posted = sum(report.post.posted.values())
+    if regions and len(report.region_failures) >= regions and not posted:
+        return RunStatus.FAILED, error
+    post = report.post
+    if reasons or post.rejected or post.retry or post.left_for_next_cycle:
+        return RunStatus.PARTIAL, error
+    return RunStatus.SUCCEEDED, None
 
 
 def sync_connection(

@@ -3,6 +3,13 @@
 Each page's records are upserted by Amazon id and content hash in one transaction, so a re-read
 (the overlaps of DESIGN.md §2) costs a hash comparison and creates nothing. The watermark moves
 only after the whole window has been read: a crash mid-window re-reads it, never skips it.
+
+Regions are read one after the other, each with its own watermarks (``orders@NA``,
+``finances@FE``; a store from before per-region watermarks starts each region from the shared
+``orders`` / ``finances`` one). A region Amazon will not serve this cycle — its refresh token
+refused, its host unreachable, its calls failing after retries — is recorded in
+``PullSummary.region_failures`` with one plain line, keeps its watermarks, and the other
+regions are read as usual.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ml_connector.domain.quarantine import RecordKind, Unreadable
 from ml_connector.domain.settlements import GroupStatus, group_status_of
+from ml_connector.errors import AuthError, RemoteError, TransientError
 from ml_connector.flow.extract.windows import (
     FINANCES_OVERLAP,
     GroupState,
@@ -28,6 +36,7 @@ from ml_connector.flow.extract.windows import (
     orders_window,
     split_window,
 )
+from ml_connector.flow.failures import unreachable_words
 from ml_connector.remote.amazon.client import SpApiClient
 from ml_connector.run import crashpoints
 from ml_connector.store import (
@@ -85,6 +94,8 @@ class PullSummary:
     clamped: list[str] = field(default_factory=list)
     #: Records that could not even be identified (no usable id): each has its review item.
     unidentified: int = 0
+    #: Region → one plain line why it could not be read this cycle (its watermarks stayed).
+    region_failures: dict[str, str] = field(default_factory=dict)
 
     def count(self, kind: RawKind, outcome: UpsertOutcome) -> None:
         if outcome is UpsertOutcome.NEW:
@@ -96,6 +107,75 @@ class PullSummary:
 
 
 Progress = Callable[[str, int], None]
+
+#: What takes one region out of a cycle instead of stopping the whole sync: refused
+#: credentials (LWA or a role) and failures that outlived the request's retries (no
+#: connection, timeouts, 5xx, throttling).
+REGION_FAILURES = (AuthError, TransientError)
+
+_ROLES = {
+    "listFinancialEventGroups": "Finance and Accounting",
+    "listTransactions": "Finance and Accounting",
+    "searchOrders": "Inventory and Order Tracking",
+}
+
+
+def region_failure(region: str, exc: RemoteError, client: SpApiClient, connection: str) -> str:
+    """One plain line for a region that could not be read, in `connection test`'s words
+    (``run/commands/connection_test.py``) where it has them."""
+    code = exc.code
+    if code == "invalid_grant":
+        return (
+            f"Amazon refused the refresh token for {region}: the seller must authorise the app "
+            "again in Seller Central, then store the new token with `ml-connector connection "
+            f"set-secret {connection} --refresh-token-env {region}=VARIABLE`"
+        )
+    if code in ("invalid_client", "unauthorized_client"):
+        return (
+            "Amazon refused the app's LWA client id or client secret: correct amazon.lwa_client_id "
+            "with `connection update` or the secret with `connection set-secret "
+            f"{connection} --lwa-client-secret-env VARIABLE`"
+        )
+    operation = exc.operation or "the call"
+    if isinstance(exc, AuthError) and exc.status == 403:
+        role = _ROLES.get(operation, "required")
+        return f"Amazon refused {operation}: the app lacks the {role} role for this seller"
+    if isinstance(exc, AuthError) and exc.status == 401:
+        return f"Amazon refused the access token for {operation}"
+    if isinstance(exc, AuthError):
+        return f"Amazon refused the app's credentials for {region} ({exc.message})"
+    if operation == "lwa.token":
+        words = unreachable_words(exc, "the login service")
+        return f"could not reach Amazon's login service for {region}: {words}"
+    words = unreachable_words(exc, _host_of(client.base_url))
+    if exc.status is not None:  # it answered, with errors, until the retries ran out
+        return f"Amazon {region} kept failing: {words} ({operation})"
+    return f"could not reach Amazon {region}: {words} ({operation})"
+
+
+def _host_of(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    return rest.split("/", 1)[0]
+
+
+def _region_cursor(
+    session: Session, connection_id: int, stream: str, region: str
+) -> datetime | None:
+    """The region's own watermark, else the shared one an older store kept for all regions."""
+    own = get_cursor(session, connection_id, f"{stream}@{region}")
+    return own if own is not None else get_cursor(session, connection_id, stream)
+
+
+def _region_failed(
+    summary: PullSummary,
+    region: str,
+    exc: RemoteError,
+    client: SpApiClient,
+    connection: str,
+) -> None:
+    line = region_failure(region, exc, client, connection)
+    summary.region_failures.setdefault(region, line)
+    _log.warning("extract.region_failed", region=region, reason=line, error=str(exc)[:300])
 
 
 @contextmanager
@@ -200,66 +280,92 @@ def pull_orders(
     since: datetime | None = None,
     overlap: timedelta = timedelta(minutes=10),
     progress: Progress | None = None,
+    connection: str = "NAME",
 ) -> PullSummary:
-    """Orders updated since the watermark (minus the overlap), for every region's marketplaces."""
+    """Orders updated since each region's watermark (minus the overlap), for its marketplaces.
+
+    A region that fails (``REGION_FAILURES``) is named in ``region_failures`` (``connection``
+    is the name its advice uses) and keeps its watermark; the others are read.
+    """
     summary = PullSummary()
-    with _tx(sessions) as session:
-        watermark = None if since else get_cursor(session, connection_id, ORDERS_STREAM)
-    all_marketplaces = [m for ms in marketplaces.values() for m in ms]
-    window = orders_window(
-        watermark=watermark,
-        now=now,
-        initial_start=since or initial_start,
-        marketplace_ids=all_marketplaces,
-        overlap=overlap,
-    )
-    if window is None:
-        return summary
-    _flag_clamps(sessions, connection_id, window, summary)
-    echoed: str | None = None
     for region, client in clients.items():
         ids = list(marketplaces.get(region, ()))
         if not ids:
             continue
-        for page in client.orders.search_pages(
-            marketplace_ids=ids, last_updated_after=window.start, last_updated_before=window.end
-        ):
-            summary.pages += 1
-            echoed = page.last_updated_before or echoed
-            with _tx(sessions) as session:
-                for record in page.records:
-                    order_id = usable_id(record.raw.get("orderId"))
-                    if order_id is None:
-                        where = f"searchOrders page {summary.pages}"
-                        _unidentified(
-                            session,
-                            connection_id,
-                            RecordKind.ORDER,
-                            record.raw,
-                            "orderId",
-                            where,
-                            summary,
-                        )
-                        continue
-                    _store(
-                        session,
-                        connection_id,
-                        RawKind.ORDER,
-                        order_id,
-                        record.raw,
-                        summary,
-                        now,
-                        client.last_request_id,
-                    )
-            crashpoints.hit("extract.orders.page_committed")
-            if progress:
-                progress("orders", len(page.records))
-    with _tx(sessions) as session:
-        advance_cursor(
-            session, connection_id, ORDERS_STREAM, next_watermark(window, echoed), now=now
+        stream = f"{ORDERS_STREAM}@{region}"
+        with _tx(sessions) as session:
+            watermark = (
+                None if since else _region_cursor(session, connection_id, ORDERS_STREAM, region)
+            )
+        window = orders_window(
+            watermark=watermark,
+            now=now,
+            initial_start=since or initial_start,
+            marketplace_ids=ids,
+            overlap=overlap,
         )
+        if window is None:
+            continue
+        _flag_clamps(sessions, connection_id, window, summary)
+        try:
+            echoed = _pull_region_orders(
+                sessions, connection_id, client, ids, window, summary, now, progress
+            )
+        except REGION_FAILURES as exc:
+            _region_failed(summary, region, exc, client, connection)
+            continue
+        with _tx(sessions) as session:
+            advance_cursor(session, connection_id, stream, next_watermark(window, echoed), now=now)
     crashpoints.hit("extract.orders.cursor_committed")
     return summary
+
+
+def _pull_region_orders(
+    sessions: sessionmaker[Session],
+    connection_id: int,
+    client: SpApiClient,
+    ids: list[str],
+    window: Window,
+    summary: PullSummary,
+    now: datetime,
+    progress: Progress | None,
+) -> str | None:
+    """Every page of one region's window; returns Amazon's echoed upper bound, if any."""
+    echoed: str | None = None
+    for page in client.orders.search_pages(
+        marketplace_ids=ids, last_updated_after=window.start, last_updated_before=window.end
+    ):
+        summary.pages += 1
+        echoed = page.last_updated_before or echoed
+        with _tx(sessions) as session:
+            for record in page.records:
+                order_id = usable_id(record.raw.get("orderId"))
+                if order_id is None:
+                    where = f"searchOrders page {summary.pages}"
+                    _unidentified(
+                        session,
+                        connection_id,
+                        RecordKind.ORDER,
+                        record.raw,
+                        "orderId",
+                        where,
+                        summary,
+                    )
+                    continue
+                _store(
+                    session,
+                    connection_id,
+                    RawKind.ORDER,
+                    order_id,
+                    record.raw,
+                    summary,
+                    now,
+                    client.last_request_id,
+                )
+        crashpoints.hit("extract.orders.page_committed")
+        if progress:
+            progress("orders", len(page.records))
+    return echoed
 
 
 def _forget_stand_ins(
@@ -356,13 +462,21 @@ def _oldest_group_start(session: Session, connection_id: int) -> datetime | None
 
 
 def _listing_start(
-    session: Session, connection_id: int, initial_start: datetime, now: datetime
+    session: Session,
+    connection_id: int,
+    initial_start: datetime,
+    now: datetime,
+    region: str | None = None,
 ) -> datetime:
     """The first sync lists from ``initial_start`` and records it; a later one lists from the
     watermark minus ``OPEN_GROUP_LOOKBACK``, never before the first sync's start. (A store
     synced before the start was recorded takes its oldest stored group's start, or this
-    sync's ``initial_start``.)"""
-    watermark = get_cursor(session, connection_id, GROUPS_STREAM)
+    sync's ``initial_start``.) ``region``: whose watermark (see the module doc)."""
+    watermark = (
+        get_cursor(session, connection_id, GROUPS_STREAM)
+        if region is None
+        else _region_cursor(session, connection_id, GROUPS_STREAM, region)
+    )
     history = get_cursor(session, connection_id, GROUP_HISTORY_STREAM)
     if history is None:
         history = initial_start
@@ -384,25 +498,40 @@ def pull_finances(
     since: datetime | None = None,
     overlap: timedelta = FINANCES_OVERLAP,
     progress: Progress | None = None,
+    connection: str = "NAME",
 ) -> PullSummary:
     """Settlement groups started since the watermark, then the transactions of every group that
-    is new, still Open, or closed recently enough that Amazon may still post into it (48 h)."""
+    is new, still Open, or closed recently enough that Amazon may still post into it (48 h).
+
+    Region by region: one that fails (``REGION_FAILURES``) is named in ``region_failures`` and
+    keeps its watermark (and its groups their read marks); the others are read.
+    """
     summary = PullSummary()
-    with _tx(sessions) as session:
-        started_after = since or _listing_start(session, connection_id, initial_start, now)
-        history = since or get_cursor(session, connection_id, GROUP_HISTORY_STREAM) or started_after
-    # A settlement that started before the history window may end inside it (its orders are in
-    # the books): list far enough back to find it, and keep only those that reach the window.
-    listing = Window(started_after - SETTLEMENT_SPAN, latest_end(now))
-    owner: dict[str, SpApiClient] = {}  # each region lists only its own groups
-    for client in clients.values():
-        records = [
-            record
-            for window in split_window(listing, GROUP_LIST_SPAN)
-            for record in client.finances.list_financial_event_groups(
-                started_after=window.start, started_before=window.end
+    owner: dict[str, str] = {}  # group id → the region that lists it (each reads its own)
+    listed_since: dict[str, datetime] = {}
+    for region, client in clients.items():
+        with _tx(sessions) as session:
+            started_after = since or _listing_start(
+                session, connection_id, initial_start, now, region
             )
-        ]
+            history = (
+                since or get_cursor(session, connection_id, GROUP_HISTORY_STREAM) or started_after
+            )
+        # A settlement that started before the history window may end inside it (its orders are
+        # in the books): list far enough back to find it, and keep only those that reach it.
+        listing = Window(started_after - SETTLEMENT_SPAN, latest_end(now))
+        try:
+            records = [
+                record
+                for window in split_window(listing, GROUP_LIST_SPAN)
+                for record in client.finances.list_financial_event_groups(
+                    started_after=window.start, started_before=window.end
+                )
+            ]
+        except REGION_FAILURES as exc:
+            _region_failed(summary, region, exc, client, connection)
+            continue
+        listed_since[region] = started_after
         with _tx(sessions) as session:
             for record in records:
                 group_id = usable_id(record.raw.get("FinancialEventGroupId"))
@@ -420,7 +549,7 @@ def pull_finances(
                 ended = _aware_time(record.raw.get("FinancialEventGroupEnd"))
                 if ended is not None and ended < history:
                     continue  # wholly before the history the books start from
-                owner[group_id] = client
+                owner[group_id] = region
                 _store(
                     session,
                     connection_id,
@@ -437,10 +566,17 @@ def pull_finances(
         to_read = groups_to_read(_group_states(session, connection_id), overlap=overlap)
         to_read += [g for g in _groups_awaiting_repair(session, connection_id) if g not in to_read]
     for group_id in to_read:
-        group_client = owner.get(group_id)
-        if group_client is None:  # started long before the listing window: closed and read long ago
+        region_of_group = owner.get(group_id)
+        # None: started long before the listing window (closed and read long ago), or its
+        # region could not be listed this cycle.
+        if region_of_group is None or region_of_group in summary.region_failures:
             continue
-        transactions = list(group_client.finances.list_transactions(group_id=group_id))
+        group_client = clients[region_of_group]
+        try:
+            transactions = list(group_client.finances.list_transactions(group_id=group_id))
+        except REGION_FAILURES as exc:
+            _region_failed(summary, region_of_group, exc, group_client, connection)
+            continue
         with _tx(sessions) as session:
             listed: set[str] = set()
             for transaction in transactions:
@@ -466,9 +602,18 @@ def pull_finances(
         crashpoints.hit("extract.transactions.group_committed")
         if progress:
             progress("settlements", 1)
-    _pull_settlement_reports(sessions, connection_id, clients, started_after, summary, now)
-    with _tx(sessions) as session:
-        advance_cursor(session, connection_id, GROUPS_STREAM, now, now=now)
+    for region, started_after in listed_since.items():
+        if region in summary.region_failures:
+            continue
+        try:
+            _pull_settlement_reports(
+                sessions, connection_id, {region: clients[region]}, started_after, summary, now
+            )
+        except REGION_FAILURES as exc:
+            _region_failed(summary, region, exc, clients[region], connection)
+            continue
+        with _tx(sessions) as session:
+            advance_cursor(session, connection_id, f"{GROUPS_STREAM}@{region}", now, now=now)
     return summary
 
 

@@ -1,0 +1,130 @@
+"""One Amazon region refuses its refresh token: the other regions are synced, planned and
+posted; the refused one is named with `connection test`'s plain words and keeps its watermarks,
+so the next cycle reads it from where it stood."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ml_connector.store import RunStatus, get_cursor, list_runs, put_secret
+from ml_connector.store.secrets import refresh_token_name
+
+Seller = Any
+Factory = Callable[..., Seller]
+
+FE_MARKETPLACE = "A1VC38T7YXB528"  # amazon.co.jp, the demo connection's only FE marketplace
+
+
+def shipped_in(seller: Seller, *, fe: bool) -> set[str]:
+    """Shipped orders (of FE, or of the other regions) whose SKUs the catalog maps: those the
+    connector invoices."""
+    unmapped = set(seller.left_out)
+    return {
+        o["orderId"]
+        for o in seller.world.orders
+        if o["fulfillment"]["fulfillmentStatus"] == "SHIPPED"
+        and (o["salesChannel"]["marketplaceId"] == FE_MARKETPLACE) is fe
+        and not {item["product"]["sellerSku"] for item in o["orderItems"]} & unmapped
+    }
+
+
+def set_refresh_token(seller: Seller, region: str, value: str) -> None:
+    with seller.rt.sessions() as session, session.begin():
+        keyring = seller.rt.require_keyring()
+        put_secret(session, keyring, seller.connection_id, refresh_token_name(region), value)
+
+
+def authorised_token(seller: Seller, region: str) -> str:
+    (credential,) = [c for c in seller.world.credentials if c.region == region.lower()]
+    return str(credential.refresh_token)
+
+
+def strict_amazon(seller: Seller) -> None:
+    """Amazon's login service checks refresh tokens (the simulator's strict mode): each region
+    gets the token the seller authorised there."""
+    seller.amazon.context.options.strict_credentials = True
+    for region in ("NA", "EU", "FE"):
+        set_refresh_token(seller, region, authorised_token(seller, region))
+
+
+def test_a_refused_fe_refresh_token_leaves_na_and_eu_synced(sim_seller: Factory) -> None:
+    seller = sim_seller(orders=40)
+    fe_orders = shipped_in(seller, fe=True)
+    others = shipped_in(seller, fe=False)
+    assert fe_orders
+    assert others
+    strict_amazon(seller)
+    set_refresh_token(seller, "FE", "Atzr|revoked-by-the-seller")
+
+    report = seller.sync()
+
+    assert report.region_failures == {
+        "FE": "Amazon refused the refresh token for FE: the seller must authorise the app again "
+        "in Seller Central, then store the new token with `ml-connector connection set-secret "
+        "demo --refresh-token-env FE=VARIABLE`"
+    }
+    invoiced = set(seller.oracle_numbers())
+    assert others <= invoiced
+    assert not fe_orders & invoiced
+    with seller.rt.sessions() as session:
+        cid = seller.connection_id
+        assert get_cursor(session, cid, "orders@FE") is None
+        assert get_cursor(session, cid, "finances@FE") is None
+        assert get_cursor(session, cid, "orders@NA") is not None
+        assert get_cursor(session, cid, "finances@EU") is not None
+        (run,) = list_runs(session, connection_id=cid)
+        assert run.status is RunStatus.PARTIAL
+        assert (run.error or "").startswith("Amazon FE: Amazon refused the refresh token for FE")
+
+    set_refresh_token(seller, "FE", authorised_token(seller, "FE"))
+    again = seller.sync()
+    assert again.region_failures == {}
+    assert fe_orders <= set(seller.oracle_numbers())
+    assert all(count == 1 for count in seller.oracle_numbers().values())
+
+
+def test_every_region_refused_records_the_run_as_failed(sim_seller: Factory) -> None:
+    seller = sim_seller(orders=10)
+    strict_amazon(seller)
+    for region in ("NA", "EU", "FE"):
+        set_refresh_token(seller, region, f"Atzr|revoked-{region}")
+    report = seller.sync()
+    assert sorted(report.region_failures) == ["EU", "FE", "NA"]
+    assert not seller.oracle_numbers()
+    with seller.rt.sessions() as session:
+        (run,) = list_runs(session, connection_id=seller.connection_id)
+    assert run.status is RunStatus.FAILED
+    assert "Amazon NA: Amazon refused the refresh token for NA" in (run.error or "")
+
+
+def test_an_unreachable_region_host_is_named_with_what_happened() -> None:
+    import errno
+
+    import httpx
+
+    from ml_connector.errors import ConnectionFailedError
+    from ml_connector.flow.extract.pull import region_failure
+
+    class Client:
+        base_url = "https://sellingpartnerapi-fe.amazon.com"
+
+    def search_orders() -> None:
+        try:
+            try:
+                raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+            except OSError as os_error:
+                raise httpx.ConnectError("refused") from os_error
+        except httpx.ConnectError:
+            raise ConnectionFailedError("ConnectError: no usable response") from None
+
+    try:
+        search_orders()
+    except ConnectionFailedError as exc:
+        error = exc
+    error.operation = "searchOrders"
+    line = region_failure("FE", error, Client(), "demo")  # type: ignore[arg-type]
+    assert line == (
+        "could not reach Amazon FE: connection refused by sellingpartnerapi-fe.amazon.com "
+        "(searchOrders)"
+    )
