@@ -169,3 +169,16 @@ def test_groups_to_read() -> None:
         GroupState("settled", "Closed", end=end, last_read=end + timedelta(hours=49)),
     ]
     assert groups_to_read(groups) == ["new", "open", "just-closed"]
+
+
+def test_a_group_read_while_open_is_read_again_when_it_closes_however_late() -> None:
+    """Read Open 3 days after its end, found Closed a week later: its record changed after our
+    read, so its last transactions are read, although the end is long past the 48 h overlap."""
+    end = NOW - timedelta(days=10)
+    read_open = end + timedelta(days=3)
+    closed_seen = read_open + timedelta(days=7)
+    changed = GroupState("closed-late", "Closed", end=end, last_read=read_open,
+                         changed_at=closed_seen)  # fmt: skip
+    unchanged = GroupState("settled", "Closed", end=end, last_read=read_open,
+                           changed_at=read_open)  # fmt: skip
+    assert groups_to_read([changed, unchanged]) == ["closed-late"]

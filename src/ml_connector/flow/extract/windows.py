@@ -181,13 +181,17 @@ class GroupState:
     processing_status: str
     end: datetime | None = None
     last_read: datetime | None = None
+    #: When Amazon's group record last changed (status, end, total) as extract stored it.
+    changed_at: datetime | None = None
 
 
 def groups_to_read(
     groups: Iterable[GroupState], *, overlap: timedelta = FINANCES_OVERLAP
 ) -> list[str]:
-    """Settlements whose transactions must be (re)read: never read, still Open, or Closed less
-    than ``overlap`` before our last read (Amazon posts late; a just-closed group can still move).
+    """Settlements whose transactions must be (re)read: never read, still Open, changed since
+    our last read (an Open group that closed: its last transactions arrive with the close, however
+    long after its end we notice), or Closed less than ``overlap`` before our last read (Amazon
+    posts late; a just-closed group can still move).
     """
     return [group.group_id for group in groups if _needs_read(group, overlap)]
 
@@ -197,4 +201,7 @@ def _needs_read(group: GroupState, overlap: timedelta) -> bool:
         return True
     if group.processing_status != "Closed":
         return True
-    return _aware(group.last_read, "last_read") < group.end + overlap
+    last_read = _aware(group.last_read, "last_read")
+    if group.changed_at is not None and _aware(group.changed_at, "changed_at") > last_read:
+        return True
+    return last_read < group.end + overlap
