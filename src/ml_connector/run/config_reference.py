@@ -69,6 +69,27 @@ _ORACLE_HOSTS = """\
   the domain id as `idcs-<id>`. All of these are accepted and stored as the bare host
   `idcs-<id>.identity.oraclecloud.com`; the token endpoint is `https://<host>/oauth2/v1/token`.
   `http://`, another port, user info or a lookalike suffix is no such form and is refused.
+
+An `[oracle]` block written with what the browser and the console show (no `region`: it is
+taken from the pod's address):
+
+```toml
+[oracle]
+pod = "https://acme-test.fa.us2.oraclecloud.com/fscmUI/faces/FuseWelcome"
+identity_domain_url = "https://idcs-0123456789abcdef.identity.oraclecloud.com:443/"
+client_id = "ml-connector"
+scope = "urn:opc:resource:consumer::all"
+business_unit = "US1 Business Unit"
+ledger = "US Primary Ledger"
+ledger_id = "300000046975971"
+ledger_currency = "USD"
+legal_entity = "ML Seller US LLC"
+invoice_source = "Amazon Orders"
+invoice_transaction_type = "Amazon Invoice"
+credit_memo_transaction_type = "Amazon Credit Memo"
+journal_source = "Amazon Settlements"
+journal_category = "Amazon Settlement"
+```
 """
 
 _EXAMPLES = """\
