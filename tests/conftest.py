@@ -114,9 +114,16 @@ class TracebackGuard:
 
     @staticmethod
     def _debug(args: Any, env: Any) -> bool:
-        words = [args] if isinstance(args, str) else [str(a) for a in args or ()]
-        debug_env = (env or {}).get("ML_CONNECTOR_DEBUG") or os.environ.get("ML_CONNECTOR_DEBUG")
-        return "--debug" in " ".join(words).split() or bool(debug_env)
+        """--debug asks for the traceback; so does a debug-level log (it carries them)."""
+        words = " ".join([args] if isinstance(args, str) else [str(a) for a in args or ()])
+        words = words.replace("--log-level=", "--log-level ").lower()
+        environment = {**os.environ, **(env or {})}
+        return (
+            "--debug" in words.split()
+            or "--log-level debug" in words
+            or bool(environment.get("ML_CONNECTOR_DEBUG"))
+            or (environment.get("ML_CONNECTOR_LOG_LEVEL") or "").lower() == "debug"
+        )
 
     def check_result(self, args: Any, env: Any, result: Any) -> None:
         if result.exit_code == 0 or self._debug(args, env):

@@ -443,6 +443,9 @@ def guard_app(app: typer.Typer) -> None:
     for command in app.registered_commands:
         if command.callback is not None and not getattr(command.callback, "_guarded", False):
             command.callback = _guarded(command.callback)
+    root = app.registered_callback
+    if root is not None and callable(root.callback) and not getattr(root.callback, "_guarded", 0):
+        root.callback = _guarded(root.callback)
     for group in app.registered_groups:
         if group.typer_instance is not None:
             guard_app(group.typer_instance)
