@@ -337,6 +337,40 @@ def test_connector_posts_a_vat_inclusive_eur_invoice_oracle_splits(
     ]
 
 
+def test_connector_posts_a_ruled_invoice_oracle_accepts(
+    fusion: FusionClient, sim: RunningSim
+) -> None:
+    order = "111-0000008-0000001"
+    doc = InvoiceDoc(
+        key=f"invoice:{order}",  # type: ignore[arg-type]
+        transaction_number=order,
+        amazon_order_id=order,  # type: ignore[arg-type]
+        marketplace_id="ATVPDKIKX0DER",  # type: ignore[arg-type]
+        customer=CustomerRef("AMZ-US", "AMZ-US-BILL"),
+        currency="USD",
+        transaction_date=DAY,
+        accounting_date=DAY,
+        receivable_account=_account("12100"),
+        lines=(
+            InvoiceLine(
+                1, LineKind.ITEM, "Warranty", Decimal("120.00"), _account("40100"), "WAR-12",
+                1, Decimal("120.00"), accounting_rule="12 Months Fixed",
+            ),
+        ),
+        invoicing_rule="In Advance",
+    )  # fmt: skip
+    outcome = Receivables(fusion).create_or_find_invoice(invoice_payload(doc, PROFILE))
+    assert outcome.created
+    stored = next(t for t in sim.state.transactions.values() if t.number == order)
+    assert stored.header["InvoicingRule"] == "In Advance"
+    assert (stored.lines[0]["AccountingRule"], stored.lines[0]["RuleStartDate"]) == (
+        "12 Months Fixed",
+        DAY.isoformat(),
+    )
+    revenue = [d for d in stored.distributions if d["AccountClass"] == "Revenue"]
+    assert [(d["Percent"], d["Amount"]) for d in revenue] == [(100, Decimal("120.00"))]
+
+
 def _ai(order: str, item: str, amount: str, **kw: Any) -> AutoInvoiceLine:
     base: dict[str, Any] = {
         "business_unit": "US1 Business Unit",

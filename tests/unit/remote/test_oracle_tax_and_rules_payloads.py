@@ -192,6 +192,13 @@ def test_ruled_invoice_carries_its_rules_and_starts_on_the_transaction_date() ->
         DAY,
     )
     assert not {"AccountingRule", "AccountingRuleDuration", "RuleStartDate"} & set(shipping)
+    revenue = [
+        (d["InvoiceLineNumber"], d.get("Amount"), d.get("Percent"))
+        for d in wire["receivablesInvoiceDistributions"]
+        if d["AccountClass"] == "Revenue"
+    ]
+    # A ruled line's distribution is an account set (percentages); the unruled one keeps its amount.
+    assert revenue == [(1, None, Decimal(100)), (2, Decimal("4.99"), None)]
 
 
 def test_credit_memo_of_a_ruled_invoice_names_the_credit_method_and_no_rule_columns() -> None:
@@ -201,8 +208,13 @@ def test_credit_memo_of_a_ruled_invoice_names_the_credit_method_and_no_rule_colu
         dataclasses.replace(invoice.lines[0], amount=Decimal("-120.00"), unit_price=None),
         dataclasses.replace(invoice.lines[1], amount=Decimal("-4.99")),
     )
-    lines, _ = _rows(memo, invoice)
+    lines, dists = _rows(memo, invoice)
     assert lines[0]["CREDIT_METHOD_FOR_ACCT_RULE"] == "PRORATE"
+    assert [(d["ACCOUNT_CLASS"], d.get("AMOUNT"), d.get("PERCENT")) for d in dists] == [
+        ("REV", None, "100"),
+        ("REV", "-4.99", None),
+        ("REC", "-124.99", None),
+    ]
     assert "CREDIT_METHOD_FOR_ACCT_RULE" not in lines[1]  # shipping had no rule
     for row in lines:
         assert not {

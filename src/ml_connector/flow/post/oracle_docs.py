@@ -116,6 +116,13 @@ def _oracle_taxed(line: InvoiceLine) -> bool:
     return line.amount_includes_tax and line.tax_classification_code is not None
 
 
+def _revenue_by_share(line: InvoiceLine) -> bool:
+    """Its Revenue distribution goes as ``Percent`` 100: Oracle computes the net of an
+    Oracle-taxed line, and takes only percentages (an account set) for a line with rules,
+    ignoring amounts (RA_INTERFACE_DISTRIBUTIONS_ALL)."""
+    return _oracle_taxed(line) or line.accounting_rule is not None
+
+
 def _check_tax_coding(doc: InvoiceDoc, line: InvoiceLine) -> None:
     if line.amount_includes_tax and line.tax_classification_code is None:
         raise ValueError(
@@ -136,8 +143,9 @@ def invoice_payload(doc: InvoiceDoc, profile: PostingProfile) -> InvoiceCreate:
     Tax is sent the way Receivables models it: a `receivablesInvoiceLineTaxLines` child of the
     item line it taxes, with a Tax distribution naming that line and the tax line's number. A
     tax-inclusive line with a tax classification code instead carries `TaxClassificationCode`
-    and `LineAmountIncludesTax` ``Y``, and its Revenue distribution by `Percent` 100; the
-    Receivable stays the gross total. Rules: `InvoicingRule` on the header, `AccountingRule`,
+    and `LineAmountIncludesTax` ``Y``, and its Revenue distribution by `Percent` 100 (so does
+    a ruled line: Oracle takes an account set for it); the Receivable stays the gross total.
+    Rules: `InvoicingRule` on the header, `AccountingRule`,
     `AccountingRuleDuration` and `RuleStartDate` (the transaction date, as Oracle's example)
     on each ruled line.
 
@@ -221,8 +229,8 @@ def invoice_payload(doc: InvoiceDoc, profile: PostingProfile) -> InvoiceCreate:
             InvoiceDistribution(
                 AccountClass="Revenue",
                 AccountCombination=str(line.account),
-                Amount=None if _oracle_taxed(line) else line.amount,
-                Percent=_FULL_SHARE if _oracle_taxed(line) else None,
+                Amount=None if _revenue_by_share(line) else line.amount,
+                Percent=_FULL_SHARE if _revenue_by_share(line) else None,
                 InvoiceLineNumber=line.line_number,
             )
         )
@@ -305,8 +313,9 @@ def credit_memo_rows(
     template's "Tax Classification Code") and AMOUNT_INCLUDES_TAX_FLAG ``Y``, its REV
     distribution by PERCENT 100, so Oracle takes the tax out as it did on the invoice. A memo
     line crediting a ruled invoice line carries CREDIT_METHOD_FOR_ACCT_RULE (the profile's
-    credit method) and no rule columns of its own: AutoInvoice takes the schedule from the
-    invoice and wants the rule duration and start date empty on credit memos.
+    credit method), its REV distribution by PERCENT 100 and no rule columns of its own:
+    AutoInvoice takes the schedule from the invoice and wants the rule duration and start date
+    empty on credit memos.
 
     Raises ValueError when a memo line matches no invoice line or names another tax
     classification code than the line it credits.
@@ -329,6 +338,7 @@ def credit_memo_rows(
                 f"{original.line_number} it credits {original.tax_classification_code}"
             )
         code = original.tax_classification_code if by_oracle else None
+        share = _revenue_by_share(original) and not _is_tax(line)
         own_key = own_keys[line.line_number]
         link_to: LineKey | None = None
         ruled = original.accounting_rule is not None
@@ -379,8 +389,8 @@ def credit_memo_rows(
                 key=own_key,
                 account_class="TAX" if _account_class(line.kind) == "Tax" else "REV",
                 segments=_segments(line.account),
-                amount=None if by_oracle else line.amount,
-                percent=_FULL_SHARE if by_oracle else None,
+                amount=None if share else line.amount,
+                percent=_FULL_SHARE if share else None,
             )
         )
     if lines:
