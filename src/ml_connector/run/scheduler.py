@@ -37,6 +37,7 @@ from types import FrameType
 import structlog
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ml_connector.context import Runtime, open_connection
@@ -55,7 +56,7 @@ from ml_connector.store import (
     get_connection,
     list_connections,
 )
-from ml_connector.store.errors import NotFoundInStoreError
+from ml_connector.store.errors import NotFoundInStoreError, StoreError
 from ml_connector.store.tables import ConnectionRow, Run
 
 _log = structlog.get_logger(__name__)
@@ -257,8 +258,12 @@ class Scheduler:
             return report
 
     def _count_documents(self, name: str, connection_id: int, mark: int) -> None:
-        with self._rt.sessions() as session:
-            outcomes = document_outcomes(session, connection_id, after=mark)
+        try:
+            with self._rt.sessions() as session:
+                outcomes = document_outcomes(session, connection_id, after=mark)
+        except SQLAlchemyError as exc:  # a metric is not worth failing a finished cycle for
+            _log.warning("run.metrics_not_counted", connection=name, error=type(exc).__name__)
+            return
         self._metrics.cycle_documents(name, outcomes)
 
     def _failed(self, name: str, exc: Exception) -> None:
@@ -266,12 +271,12 @@ class Scheduler:
         now = self._rt.clock()
         previous = self._failing.get(name)
         failures = 1 if previous is None else previous.failures + 1
-        config = is_config_problem(exc)
-        cap = CONFIG_RETRY_CAP if config else min(CONFIG_RETRY_CAP, self._shortest_cadence(name))
+        shortest, by_cadence = self._cadence_view(name, now)
+        cap = CONFIG_RETRY_CAP if is_config_problem(exc) else min(CONFIG_RETRY_CAP, shortest)
         retry_at = now + retry_delay(failures, cap)
         self._failing[name] = _Failing(failures, retry_at)
         # A failed cycle that recorded its run also waits for its cadence: say the later time.
-        next_try = max(retry_at, self._next_by_cadence(name, now))
+        next_try = max(retry_at, by_cadence)
         message = default_redactor.text(f"{type(exc).__name__}: {exc}")
         _log.info("run.cycle_failed", connection=name, failures=failures, error=message)
         self._warn(
@@ -279,19 +284,21 @@ class Scheduler:
             f"{_minutes(next_try - now)}, at {next_try:%H:%M} UTC"
         )
 
-    def _shortest_cadence(self, name: str) -> timedelta:
-        with self._rt.sessions() as session:
-            return min(_cadences(get_connection(session, name)).values())
-
-    def _next_by_cadence(self, name: str, now: datetime) -> datetime:
-        with self._rt.sessions() as session:
-            row = get_connection(session, name)
-            every = _cadences(row)
-            times = []
-            for stream in STREAMS:
-                previous = _last_start(session, row.id, stream)
-                times.append(now if previous is None else previous + every[stream])
-        return min(times)
+    def _cadence_view(self, name: str, now: datetime) -> tuple[timedelta, datetime]:
+        """The connection's shortest cadence, and when its cadence makes it due next (`now`
+        for a stream never run); the defaults when it cannot be read (removed meanwhile)."""
+        try:
+            with self._rt.sessions() as session:
+                row = get_connection(session, name)
+                every = _cadences(row)
+                times = []
+                for stream in STREAMS:
+                    previous = _last_start(session, row.id, stream)
+                    times.append(now if previous is None else previous + every[stream])
+        except (StoreError, SQLAlchemyError):
+            defaults = Cadences()
+            return timedelta(minutes=min(defaults.orders_minutes, defaults.finances_minutes)), now
+        return min(every.values()), min(times)
 
     def _key_ready(self) -> bool:
         """Reload a rotated master key; False (one line, said once) when it cannot be."""

@@ -178,6 +178,38 @@ def test_a_key_from_the_environment_rotated_elsewhere_is_said_once_and_nothing_s
     assert runs(seller) == []
 
 
+def test_a_stale_key_file_stops_syncing_with_one_line_until_the_new_key_is_there(
+    sim_seller: Factory,
+) -> None:
+    """Another machine rotated: this one's key file still holds the old key."""
+    seller = sim_seller(orders=5)
+    key_file = Path(str(seller.rt.key_file))
+    old_text = key_file.read_text()
+    old_key = seller.rt.require_keyring().primary.key_id
+    rotated = CliRunner().invoke(app, ["key", "rotate", "--json"])
+    assert rotated.exit_code == 0, rotated.output
+    new_key = json.loads(rotated.stdout)["new_key_id"]
+    new_text = key_file.read_text()
+    key_file.write_text(old_text)  # the copy this machine still has
+    seller.rt.clock = Clock(datetime.now(UTC) - timedelta(hours=2))
+    lines = Lines()
+    polling = scheduler(seller, lines)
+    assert polling.tick() == 0
+    assert polling.tick() == 0
+    assert lines.warned == [
+        f"master key: the store's master key is now {new_key} (rotated), but the key file "
+        f"{key_file} holds {old_key}; put the store's key in that file (or finish the "
+        "rotation); no connection is synced until it is fixed"
+    ]
+    assert runs(seller) == []
+    key_file.write_text(new_text)  # the operator copies the new key file over
+    assert polling.tick() == 1
+    assert f"master key rotated: now using key {new_key} (read again before this cycle)" in (
+        lines.said
+    )
+    assert runs(seller)[0].status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL)
+
+
 # -- back-off of a broken connection ----------------------------------------------------------
 
 
@@ -249,6 +281,31 @@ def test_a_broken_connection_rests_longer_after_each_failure_while_the_other_syn
     assert all(r.status is not RunStatus.FAILED for r in demo_runs)
 
 
+def test_an_outage_rests_at_most_one_cadence(
+    sim_seller: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Oracle down is not a configuration problem: recovery is never later than the cadence
+    (orders every 10 minutes for the demo connection)."""
+    from ml_connector.errors import ServerError
+
+    seller = sim_seller(orders=5)
+    clock = Clock(datetime.now(UTC) - timedelta(hours=6))
+    seller.rt.clock = clock
+    lines = Lines()
+    polling = scheduler(seller, lines)
+
+    def down(_name: str, _streams: tuple[str, ...]) -> Any:
+        raise ServerError("Oracle answered 503", status=503)
+
+    monkeypatch.setattr(polling, "_cycle", down)
+    for _ in range(6):
+        polling.tick()
+        clock.advance(minutes=30)
+    waits = [line.split("next try in ")[1].split(",")[0] for line in lines.warned]
+    assert waits == ["1 min", "2 min", "4 min", "8 min", "10 min", "10 min"]
+    assert lines.warned[0].startswith("demo: sync failed (1 in a row): ServerError: Oracle ")
+
+
 def test_a_fixed_connection_is_said_to_sync_again_and_its_back_off_ends(
     sim_seller: Factory, tmp_path: Path
 ) -> None:
@@ -299,7 +356,7 @@ def test_a_busy_metrics_port_is_one_line(sim_seller: Factory) -> None:
     with metrics_server("127.0.0.1:0", seller.rt.sessions, Metrics(CollectorRegistry())) as url:
         port = url.rsplit(":", 1)[1].split("/")[0]
         result = CliRunner().invoke(app, ["run", "--once", "--metrics-port", port])
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     assert f"cannot serve metrics on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.output
 
