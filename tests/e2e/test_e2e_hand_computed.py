@@ -579,6 +579,10 @@ def test_mapping_the_sku_and_resolving_posts_its_invoice_and_the_journal_with_co
     assert fixed is not None
     assert fixed.resolve_exit == 0
     assert (fixed.resolve["closed"], fixed.resolve["open"]) == (2, 0)
+    # The settlement's held journal is replayed as a settlement, never as an unknown order.
+    replayed = {(i["amazon_id"], i["kind"]) for i in fixed.resolve["items"]}
+    assert replayed == {(O4, "invoice"), (US1, "journal")}
+    assert not [i for i in fixed.resolve["items"] if "not in the store" in (i["reason"] or "")]
     assert fixed.review == []
     # O4 now invoiced: PAN-07 39.95 to its kitchen revenue 40120, facilitator tax 3.30, 43.25.
     assert invoice_view(_invoices(cogs_run)[O4]) == (

@@ -31,6 +31,7 @@ from ml_connector.domain.ids import (
     journal_key,
     revision_of,
 )
+from ml_connector.domain.quarantine import RecordKind
 from ml_connector.flow.accounting import plan_invoice, plan_settlement_journal
 from ml_connector.flow.accounting.corrections import correct_invoice, correct_journal
 from ml_connector.flow.normalize.fields import NormalizeError
@@ -62,7 +63,7 @@ from ml_connector.store import (
     resolve_subject,
     transition,
 )
-from ml_connector.store.tables import Document
+from ml_connector.store.tables import Document, ReviewItem
 
 # What replay does (or, in a dry run, would do) with one document.
 UNCHANGED = "unchanged"
@@ -331,6 +332,17 @@ def _plan_correction(
     )
 
 
+def _is_settlement_item(item: ReviewItem) -> bool:
+    """Whether an item holds a settlement's journal (replayed as a settlement, not an order):
+    an unknown fee type, a held journal (its key), an unreadable settlement group."""
+    details = item.details if isinstance(item.details, dict) else {}
+    return (
+        item.kind is ReviewKind.UNKNOWN_FEE_TYPE
+        or str(details.get("key", "")).startswith("jnl:")
+        or details.get("record") == RecordKind.GROUP.value
+    )
+
+
 def resolve_reviews(
     rt: Runtime, ctx: ConnectionContext, *, item_ids: Iterable[int] = (), all_open: bool = False
 ) -> tuple[ReplayReport, list[str]]:
@@ -346,8 +358,8 @@ def resolve_reviews(
             for item in list_review_items(session, connection_id=ctx.id)
             if all_open or item.id in wanted
         ]
-    orders = [i.subject_amazon_id for i in items if i.kind is not ReviewKind.UNKNOWN_FEE_TYPE]
-    settlements = [i.subject_amazon_id for i in items if i.kind is ReviewKind.UNKNOWN_FEE_TYPE]
+    orders = [i.subject_amazon_id for i in items if not _is_settlement_item(i)]
+    settlements = [i.subject_amazon_id for i in items if _is_settlement_item(i)]
     report = replay(rt, ctx, order_ids=orders, settlement_ids=settlements, dry_run=False)
     with rt.sessions() as session, session.begin():
         for item in items:
