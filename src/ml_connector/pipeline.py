@@ -247,7 +247,9 @@ def _outcome(report: SyncReport, *, regions: int) -> tuple[RunStatus, str | None
     """How a cycle that ran to its end is recorded: failed when no region could be read and
     nothing was posted; partial when a region, or documents (left by the circuit breaker, to
     retry, rejected), wait; else succeeded. The error names why, in the reports' own lines."""
-    reasons = [f"Amazon {region}: {line}" for region, line in report.region_failures.items()]
+    reasons = [
+        f"region {region} not synced: {why}" for region, why in report.region_failures.items()
+    ]
     if report.post.oracle_unreachable:
         reasons.append(report.post.oracle_unreachable)
     error = "; ".join(reasons) or None

@@ -1,9 +1,9 @@
 """A remote that did not answer, told in one plain line: which host, and what happened.
 
-The clients raise typed errors ``from None`` (a traceback must not show a URL that may carry a
-token), which keeps the httpx error and the operating system's one as ``__context__``; the kind
-of failure (refused, DNS, TLS, timeout, reset) is read from that chain. An error that carries
-its own ``host`` (the transport describer's ``ConnectionFailedError``) is told with it.
+A ``ConnectionFailedError`` built by ``remote.http.outcome.error_from_transport`` already says
+it ("cannot reach HOST: CAUSE", the words `connection test` uses). For anything else the kind
+of failure (refused, DNS, TLS, timeout, reset) is read from the exception chain: the clients
+raise ``from None``, which keeps the httpx and OS errors as ``__context__``.
 
 Used by the poster's circuit breaker (Oracle) and by extract's per-region isolation (Amazon).
 """
@@ -16,7 +16,7 @@ import ssl
 
 import httpx
 
-from ml_connector.errors import RemoteError
+from ml_connector.errors import ConnectionFailedError, RemoteError
 from ml_connector.remote.http.outcome import RedirectedError
 
 __all__ = ["unreachable_words"]
@@ -36,9 +36,13 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def unreachable_words(exc: BaseException | None, host: str) -> str:
-    """E.g. ``connection refused by 127.0.0.1:8100``, ``the host name x.example does not
-    resolve (DNS)``, ``no connection to h (connect timeout)``, ``h answered HTTP 503
-    (Service Unavailable)``. ``host`` is ``host`` or ``host:port``, never a URL path."""
+    """E.g. ``cannot reach 127.0.0.1:8100: connection refused (nothing listens on that port)``
+    (the words of a ``ConnectionFailedError`` that names its host), else from the exception
+    chain: ``connection refused by h``, ``no connection to h (connect timeout)``, or for an
+    answer ``h answered HTTP 503 (Service Unavailable)``. ``host`` (``host`` or ``host:port``,
+    never a URL path) is used when the error does not name one."""
+    if isinstance(exc, ConnectionFailedError) and exc.host:
+        return exc.message  # "cannot reach HOST: CAUSE" (remote.http.outcome)
     host = str(getattr(exc, "host", None) or host)
     if exc is None:
         return f"no answer from {host}"

@@ -18,7 +18,7 @@ from ml_connector.errors import (
     ValidationError,
 )
 from ml_connector.flow.post.breaker import BreakerSettings, OracleBreaker, outage_words
-from ml_connector.remote.http.outcome import RedirectedError
+from ml_connector.remote.http.outcome import RedirectedError, error_from_transport
 from ml_connector.remote.oracle.ess import EssState
 from ml_connector.remote.oracle.imports import ImportStillRunning
 
@@ -99,11 +99,15 @@ def test_a_5xx_opens_only_its_route() -> None:
 
 def test_refused_credentials_open_it_at_once() -> None:
     b = breaker()
-    b.failed(AuthError("invalid_client: client authentication failed", status=401), "invoices")
+    refused_secret = AuthError(
+        "invalid_client: client authentication failed", status=401, operation="oauth.token"
+    )
+    b.failed(refused_secret, "invoices")
     assert b.is_open("imports")
+    # connection test's words (remote/explain.py), then what waits.
     assert b.summary_line(4) == (
-        "Oracle refused the connection's credentials (HTTP 401: invalid_client: client "
-        "authentication failed) — 4 documents left for the next cycle"
+        "Oracle's identity domain refused the client id or secret (or the scope): check the "
+        "credentials stored for this connection — 4 documents left for the next cycle"
     )
 
 
@@ -130,6 +134,22 @@ def test_requests_retry_less_once_a_failure_is_seen_and_not_at_all_once_open() -
     assert b.cap() == (2, 5.0)
     b.failed(refused(), "invoices")
     assert b.cap() == (1, 0.0)
+
+
+def test_a_transport_error_naming_its_host_is_told_in_its_own_words() -> None:
+    request = httpx.Request("POST", "https://acme.fa.us2.oraclecloud.com/fscmRestApi/x?t=1")
+    try:
+        raise httpx.ConnectError("refused", request=request) from ConnectionRefusedError(
+            errno.ECONNREFUSED, "Connection refused"
+        )
+    except httpx.ConnectError as exc:
+        error = error_from_transport(exc, operation="receivablesInvoices.create")
+    b = breaker(threshold=1)
+    b.failed(error, "invoices")
+    assert b.summary_line(2) == (
+        "Oracle unreachable: cannot reach acme.fa.us2.oraclecloud.com: connection refused "
+        "(nothing listens on that port) — 2 documents left for the next cycle"
+    )
 
 
 @pytest.mark.parametrize(

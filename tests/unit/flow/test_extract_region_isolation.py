@@ -60,9 +60,9 @@ def test_a_refused_fe_refresh_token_leaves_na_and_eu_synced(sim_seller: Factory)
     report = seller.sync()
 
     assert report.region_failures == {
-        "FE": "Amazon refused the refresh token for FE: the seller must authorise the app again "
-        "in Seller Central, then store the new token with `ml-connector connection set-secret "
-        "demo --refresh-token-env FE=VARIABLE`"
+        "FE": "Amazon refused the refresh token for FE (invalid_grant): the seller must "
+        "authorise the app again in Seller Central, then store the new token with "
+        "`ml-connector connection set-secret demo --refresh-token-env FE=VARIABLE`"
     }
     invoiced = set(seller.oracle_numbers())
     assert others <= invoiced
@@ -75,7 +75,9 @@ def test_a_refused_fe_refresh_token_leaves_na_and_eu_synced(sim_seller: Factory)
         assert get_cursor(session, cid, "finances@EU") is not None
         (run,) = list_runs(session, connection_id=cid)
         assert run.status is RunStatus.PARTIAL
-        assert (run.error or "").startswith("Amazon FE: Amazon refused the refresh token for FE")
+        assert (run.error or "").startswith(
+            "region FE not synced: Amazon refused the refresh token for FE (invalid_grant)"
+        )
 
     set_refresh_token(seller, "FE", authorised_token(seller, "FE"))
     again = seller.sync()
@@ -95,7 +97,7 @@ def test_every_region_refused_records_the_run_as_failed(sim_seller: Factory) -> 
     with seller.rt.sessions() as session:
         (run,) = list_runs(session, connection_id=seller.connection_id)
     assert run.status is RunStatus.FAILED
-    assert "Amazon NA: Amazon refused the refresh token for NA" in (run.error or "")
+    assert "region NA not synced: Amazon refused the refresh token for NA" in (run.error or "")
 
 
 def test_an_unreachable_region_host_is_named_with_what_happened() -> None:
@@ -103,28 +105,17 @@ def test_an_unreachable_region_host_is_named_with_what_happened() -> None:
 
     import httpx
 
-    from ml_connector.errors import ConnectionFailedError
     from ml_connector.flow.extract.pull import region_failure
+    from ml_connector.remote.http.outcome import error_from_transport
 
-    class Client:
-        base_url = "https://sellingpartnerapi-fe.amazon.com"
-
-    def search_orders() -> None:
-        try:
-            try:
-                raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
-            except OSError as os_error:
-                raise httpx.ConnectError("refused") from os_error
-        except httpx.ConnectError:
-            raise ConnectionFailedError("ConnectError: no usable response") from None
-
+    request = httpx.Request("GET", "https://sellingpartnerapi-fe.amazon.com/orders/2026-01-01")
     try:
-        search_orders()
-    except ConnectionFailedError as exc:
-        error = exc
-    error.operation = "searchOrders"
-    line = region_failure("FE", error, Client(), "demo")  # type: ignore[arg-type]
-    assert line == (
-        "could not reach Amazon FE: connection refused by sellingpartnerapi-fe.amazon.com "
-        "(searchOrders)"
+        raise httpx.ConnectError("refused", request=request) from ConnectionRefusedError(
+            errno.ECONNREFUSED, "Connection refused"
+        )
+    except httpx.ConnectError as exc:
+        error = error_from_transport(exc, operation="searchOrders")
+    assert region_failure("FE", error, "demo") == (
+        "Amazon FE: Amazon SP-API (searchOrders): cannot reach "
+        "sellingpartnerapi-fe.amazon.com: connection refused (nothing listens on that port)"
     )

@@ -180,7 +180,7 @@ def test_refused_oracle_credentials_stop_the_pass_with_one_clear_line(
     with seller.connect() as ctx:
         summary = poster(seller, ctx, concurrency=4).post_all()
     line = summary.oracle_unreachable or ""
-    assert line.startswith("Oracle refused the connection's credentials ("), line
+    assert line.startswith("Oracle's identity domain refused the client id or secret"), line
     assert line.endswith(f"— {everything} documents left for the next cycle"), line
     assert "rotated-away" not in line
     assert summary.left_for_next_cycle == everything

@@ -86,7 +86,8 @@ def test_oracle_refusing_connections_after_the_third_invoice(
     assert summary.left_for_next_cycle == left
     port = port_of(seller.oracle)
     assert summary.oracle_unreachable == (
-        f"Oracle unreachable: connection refused by 127.0.0.1:{port} — "
+        f"Oracle unreachable: cannot reach 127.0.0.1:{port}: connection refused (nothing "
+        f"listens on that port) — "
         f"{left} documents left for the next cycle"
     )
 

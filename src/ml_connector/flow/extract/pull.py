@@ -36,8 +36,8 @@ from ml_connector.flow.extract.windows import (
     orders_window,
     split_window,
 )
-from ml_connector.flow.failures import unreachable_words
 from ml_connector.remote.amazon.client import SpApiClient
+from ml_connector.remote.explain import describe_failure
 from ml_connector.run import crashpoints
 from ml_connector.store import (
     AuditAction,
@@ -113,49 +113,11 @@ Progress = Callable[[str, int], None]
 #: connection, timeouts, 5xx, throttling).
 REGION_FAILURES = (AuthError, TransientError)
 
-_ROLES = {
-    "listFinancialEventGroups": "Finance and Accounting",
-    "listTransactions": "Finance and Accounting",
-    "searchOrders": "Inventory and Order Tracking",
-}
 
-
-def region_failure(region: str, exc: RemoteError, client: SpApiClient, connection: str) -> str:
+def region_failure(region: str, exc: RemoteError, connection: str) -> str:
     """One plain line for a region that could not be read, in `connection test`'s words
-    (``run/commands/connection_test.py``) where it has them."""
-    code = exc.code
-    if code == "invalid_grant":
-        return (
-            f"Amazon refused the refresh token for {region}: the seller must authorise the app "
-            "again in Seller Central, then store the new token with `ml-connector connection "
-            f"set-secret {connection} --refresh-token-env {region}=VARIABLE`"
-        )
-    if code in ("invalid_client", "unauthorized_client"):
-        return (
-            "Amazon refused the app's LWA client id or client secret: correct amazon.lwa_client_id "
-            "with `connection update` or the secret with `connection set-secret "
-            f"{connection} --lwa-client-secret-env VARIABLE`"
-        )
-    operation = exc.operation or "the call"
-    if isinstance(exc, AuthError) and exc.status == 403:
-        role = _ROLES.get(operation, "required")
-        return f"Amazon refused {operation}: the app lacks the {role} role for this seller"
-    if isinstance(exc, AuthError) and exc.status == 401:
-        return f"Amazon refused the access token for {operation}"
-    if isinstance(exc, AuthError):
-        return f"Amazon refused the app's credentials for {region} ({exc.message})"
-    if operation == "lwa.token":
-        words = unreachable_words(exc, "the login service")
-        return f"could not reach Amazon's login service for {region}: {words}"
-    words = unreachable_words(exc, _host_of(client.base_url))
-    if exc.status is not None:  # it answered, with errors, until the retries ran out
-        return f"Amazon {region} kept failing: {words} ({operation})"
-    return f"could not reach Amazon {region}: {words} ({operation})"
-
-
-def _host_of(url: str) -> str:
-    rest = url.split("://", 1)[-1]
-    return rest.split("/", 1)[0]
+    (``remote/explain.py``)."""
+    return describe_failure(exc, connection=connection, region=region)
 
 
 def _region_cursor(
@@ -166,14 +128,8 @@ def _region_cursor(
     return own if own is not None else get_cursor(session, connection_id, stream)
 
 
-def _region_failed(
-    summary: PullSummary,
-    region: str,
-    exc: RemoteError,
-    client: SpApiClient,
-    connection: str,
-) -> None:
-    line = region_failure(region, exc, client, connection)
+def _region_failed(summary: PullSummary, region: str, exc: RemoteError, connection: str) -> None:
+    line = region_failure(region, exc, connection)
     summary.region_failures.setdefault(region, line)
     _log.warning("extract.region_failed", region=region, reason=line, error=str(exc)[:300])
 
@@ -312,7 +268,7 @@ def pull_orders(
                 sessions, connection_id, client, ids, window, summary, now, progress
             )
         except REGION_FAILURES as exc:
-            _region_failed(summary, region, exc, client, connection)
+            _region_failed(summary, region, exc, connection)
             continue
         with _tx(sessions) as session:
             advance_cursor(session, connection_id, stream, next_watermark(window, echoed), now=now)
@@ -529,7 +485,7 @@ def pull_finances(
                 )
             ]
         except REGION_FAILURES as exc:
-            _region_failed(summary, region, exc, client, connection)
+            _region_failed(summary, region, exc, connection)
             continue
         listed_since[region] = started_after
         with _tx(sessions) as session:
@@ -575,7 +531,7 @@ def pull_finances(
         try:
             transactions = list(group_client.finances.list_transactions(group_id=group_id))
         except REGION_FAILURES as exc:
-            _region_failed(summary, region_of_group, exc, group_client, connection)
+            _region_failed(summary, region_of_group, exc, connection)
             continue
         with _tx(sessions) as session:
             listed: set[str] = set()
@@ -610,7 +566,7 @@ def pull_finances(
                 sessions, connection_id, {region: clients[region]}, started_after, summary, now
             )
         except REGION_FAILURES as exc:
-            _region_failed(summary, region, exc, clients[region], connection)
+            _region_failed(summary, region, exc, connection)
             continue
         with _tx(sessions) as session:
             advance_cursor(session, connection_id, f"{GROUPS_STREAM}@{region}", now, now=now)

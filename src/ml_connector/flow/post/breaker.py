@@ -32,10 +32,10 @@ from ml_connector.errors import (
     AuthError,
     ConnectionFailedError,
     RateLimitedError,
-    RemoteError,
     TransientError,
 )
 from ml_connector.flow.failures import unreachable_words
+from ml_connector.remote.explain import describe_failure
 from ml_connector.remote.http.outcome import RedirectedError
 from ml_connector.remote.oracle.imports import ImportStillRunning
 
@@ -164,7 +164,7 @@ class OracleBreaker:
         documents = "document" if left == 1 else "documents"
         tail = f" — {left} {documents} left for the next cycle"
         if isinstance(exc, AuthError):
-            return f"Oracle refused the connection's credentials ({_short(exc)}){tail}"
+            return f"{describe_failure(exc)}{tail}"  # connection test's words
         words = outage_words(exc, self._origin)
         if not self._host_open and self._opened:
             words += " for " + " and ".join(sorted(self._opened))
@@ -173,13 +173,6 @@ class OracleBreaker:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _short(exc: BaseException, limit: int = 200) -> str:
-    text = exc.message if isinstance(exc, RemoteError) else str(exc)
-    if isinstance(exc, RemoteError) and exc.status is not None:
-        text = f"HTTP {exc.status}: {text}"
-    return _clip(text, limit)
 
 
 def _host(origin: str) -> str:
