@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -356,6 +357,13 @@ def run(
             show_envvar=True,
         ),
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="With --once: one JSON object (every cycle's report, the failed ones) on stdout.",
+        ),
+    ] = False,
 ) -> None:
     """Poll every enabled connection at its cadence until stopped (SIGTERM/SIGINT stop cleanly).
 
@@ -363,27 +371,51 @@ def run(
     one cycle per connection at a time, across any number of `run` processes sharing the
     database. Example: [bold]ml-connector run[/bold]
     """
-    handle_errors(_run)(ctx, once, metrics_port)
+    if as_json and not once:
+        fail("--json needs --once: a running `run` prints one line per cycle", code=2)
+    handle_errors(_run)(ctx, once, metrics_port, as_json)
 
 
-def _run(ctx: typer.Context, once: bool, metrics_port: str | None) -> None:
+def _run(ctx: typer.Context, once: bool, metrics_port: str | None, as_json: bool) -> None:
     with runtime(ctx, require_key=True) as rt:
         with rt.sessions() as session:
             names = [row.name for row in list_connections(session, enabled_only=True)]
         if not names:
             fail("no enabled connection: add one with `ml-connector connection add`")
-        scheduler = Scheduler(rt)
+        failures: list[str] = []
+
+        def warn(line: str) -> None:
+            # A failed cycle (or an unusable master key): `run --once` exits 1 for it.
+            failures.append(line)
+            print(line, file=sys.stderr, flush=True)
+
+        def say(line: str) -> None:
+            # Under --json stdout carries the one object only.
+            print(line, file=sys.stderr if as_json else sys.stdout, flush=True)
+
+        scheduler = Scheduler(rt, say=say, warn=warn)
         scheduler.install_signal_handlers()
         reports: list[SyncReport] = []
 
         def on_report(report: SyncReport) -> None:
             if once:  # only --once needs them (its exit code); `run` keeps none
                 reports.append(report)
-            out().print(_one_line(report))
+            if not as_json:
+                out().print(escape(_one_line(report)), highlight=False)
 
         scheduler.run(once=once, on_report=on_report, metrics_address=metrics_port)
     if once:
-        raise typer.Exit(exit_code(reports))
+        code = EXIT_FAILED if failures else exit_code(reports)
+        if as_json:
+            print_json(
+                {
+                    "ok": code == EXIT_OK,
+                    "exit_code": code,
+                    "cycles": [report_json(report) for report in reports],
+                    "failures": failures,
+                }
+            )
+        raise typer.Exit(code)
 
 
 def _one_line(report: SyncReport) -> str:
