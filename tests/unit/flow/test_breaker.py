@@ -170,3 +170,26 @@ def test_the_line_says_what_happened(error: BaseException, words: str) -> None:
     with pytest.raises(ConnectionFailedError) as caught:
         client_call()
     assert outage_words(caught.value, "https://h.example:443").startswith(words)
+
+
+def test_one_failure_after_half_a_minute_of_silence_opens_it() -> None:
+    """A pod that drops connections: each try costs a connect timeout, so waiting for three
+    failures in a row would take minutes. One failure after 30 s without any answer will do."""
+    now = [100.0]
+    b = OracleBreaker(
+        BreakerSettings(threshold=3, silence=30.0), origin=ORIGIN, clock=lambda: now[0]
+    )
+    now[0] += 10.0
+    b.answered("invoices")  # the 3rd invoice posted at 110 s
+    now[0] += 29.0
+    b.failed(refused(), "invoices")  # 29 s without an answer: counted, not yet open
+    assert not b.open
+    b.answered("invoices")
+    now[0] += 31.0
+    b.failed(refused(), "invoices")
+    assert b.is_open("imports")
+    # A 5xx is an answer of sorts: it never opens the host by silence.
+    other = OracleBreaker(BreakerSettings(silence=30.0), origin=ORIGIN, clock=lambda: now[0])
+    now[0] += 60.0
+    other.failed(ServerError("Service Unavailable", status=503), "invoices")
+    assert not other.open

@@ -23,6 +23,8 @@ what a scheduler running ``sync`` already is).
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -47,12 +49,16 @@ class BreakerSettings:
     """``threshold``: consecutive outage failures that open the breaker. ``request_budget``:
     seconds a request may spend retrying while posting (the policy's own cap is minutes);
     ``suspect_attempts`` / ``suspect_budget``: attempts and seconds per request once a failure
-    has been seen."""
+    has been seen; ``silence``: see below."""
 
     threshold: int = 3
     request_budget: float = 15.0
     suspect_attempts: int = 2
     suspect_budget: float = 5.0
+    #: A host-wide failure after this many seconds without any answer opens the breaker at
+    #: once: with connect timeouts (a pod that drops connections) three failures one after the
+    #: other would take minutes.
+    silence: float = 30.0
 
     def __post_init__(self) -> None:
         if self.threshold < 1 or self.suspect_attempts < 1:
@@ -87,15 +93,24 @@ class OracleBreaker:
     A route is a service of the pod the pass posts through (``invoices``: REST Receivables;
     ``imports``: FBDI through erpintegrations). ``threshold`` consecutive outage failures on a
     route open that route; ``threshold`` consecutive host-wide ones (see ``_host_wide``), on any
-    routes, or one refused credential, open them all. An answer on a route closes the counts of
-    that route and of the host.
+    routes, or one refused credential, or one after ``silence`` seconds in which Oracle answered
+    nothing, open them all. An answer on a route closes the counts of that route and of the
+    host.
 
     Also a ``remote.http.retry.RetryBudget``: enter ``retry_budget(breaker)`` around the calls.
     """
 
-    def __init__(self, settings: BreakerSettings | None = None, *, origin: str = "") -> None:
+    def __init__(
+        self,
+        settings: BreakerSettings | None = None,
+        *,
+        origin: str = "",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings or BreakerSettings()
         self._origin = origin
+        self._clock = clock
+        self._answered_at = clock()  # the pass's start counts as an answer
         self._lock = threading.Lock()
         self._host = 0  # consecutive host-wide failures
         self._routes: dict[str, int] = {}  # consecutive outage failures per route
@@ -122,6 +137,7 @@ class OracleBreaker:
         """Oracle answered a call on ``route`` about a document (whatever it said)."""
         with self._lock:
             self._host = 0
+            self._answered_at = self._clock()
             if route not in self._opened:
                 self._routes[route] = 0
 
@@ -138,7 +154,9 @@ class OracleBreaker:
             self._routes[route] = count
             if _host_wide(exc):
                 self._host += 1
-                if not self._host_open and (isinstance(exc, AuthError) or self._host >= threshold):
+                silent = self._clock() - self._answered_at >= self.settings.silence
+                at_once = isinstance(exc, AuthError) or silent
+                if not self._host_open and (at_once or self._host >= threshold):
                     self._host_open = True
                     self._last = exc
             if route not in self._opened and count >= threshold:
