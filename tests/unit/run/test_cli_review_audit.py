@@ -161,23 +161,29 @@ def test_audit_show_unknown_id_exits_1(store: Path) -> None:
 def test_serve_runs_the_dashboard_with_uvicorn(
     store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import socket
+
     import uvicorn
 
     calls: list[dict[str, Any]] = []
 
-    def fake_run(app_: Any, **kwargs: Any) -> None:
-        calls.append({"app": app_, **kwargs})
+    def fake_run(server: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+        calls.append({"app": server.config.app, "address": sockets[0].getsockname()[:2]})
 
-    monkeypatch.setattr(uvicorn, "run", fake_run)
-    result = runner.invoke(app, ["serve", "--port", "8123"])
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
+    with socket.socket() as probe:  # a port free right now (the suite runs in parallel)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = runner.invoke(app, ["serve", "--port", str(port)])
     assert result.exit_code == 0, result.output
-    assert calls[0]["host"] == "127.0.0.1"
-    assert calls[0]["port"] == 8123
-    assert "http://127.0.0.1:8123/" in result.output
+    assert calls[0]["address"] == ("127.0.0.1", port)
+    assert calls[0]["app"] is not None
+    assert f"http://127.0.0.1:{port}/" in result.output
 
-    exposed = runner.invoke(app, ["serve", "--host", "0.0.0.0"])
+    exposed = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--port", str(port)])
     assert exposed.exit_code == 0
     assert "no login of its own" in exposed.stderr
+    assert calls[1]["address"][0] == "0.0.0.0"
 
 
 def test_bad_log_level_is_a_usage_error(store: Path) -> None:
