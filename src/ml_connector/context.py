@@ -257,6 +257,7 @@ def posting_profile(config: ConnectionConfig) -> PostingProfile:
         journal_source=oracle.journal_source,
         journal_category=oracle.journal_category,
         payment_terms=oracle.payment_terms,
+        credit_method_for_rules=oracle.credit_method_for_rules,
     )
 
 

@@ -103,6 +103,13 @@ class OracleSettings(FrozenSettings):
     payment_terms: str | None = Field(
         default="IMMEDIATE", description="The payment terms name invoices carry."
     )
+    credit_method_for_rules: Literal["PRORATE", "LIFO", "UNIT"] = Field(
+        default="PRORATE",
+        description="How a credit memo reverses the revenue schedule of an invoice line with an "
+        "accounting rule (`[accounting] accounting_rule`): `PRORATE` over every period (a refund "
+        "gives back a share of the whole sale), `LIFO` from the last periods, `UNIT` by "
+        "quantity. Unused without rules (docs/oracle-setup.md).",
+    )
     jwt_username: str | None = Field(
         default=None,
         description='For `auth = "jwt_assertion"`: the Fusion user the assertion is for '
