@@ -133,3 +133,21 @@ def test_an_unknown_connection_under_json_is_one_object(
         assert answer["ok"] is False
         assert answer["exit_code"] == 2
         assert "nobody" in answer["error"]
+
+
+def test_debug_shows_the_traceback_of_a_real_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("ML_CONNECTOR_MASTER_KEY", "ML_CONNECTOR_DATABASE_URL", "ML_CONNECTOR_KEY_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("ML_CONNECTOR_HOME", str(tmp_path / "home"))
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    plain = runner.invoke(app, ["sync", "nobody"])
+    debug = runner.invoke(app, ["--debug", "sync", "nobody"])
+    assert plain.exit_code == debug.exit_code == 2
+    assert "Traceback" not in plain.output
+    (line,) = plain.stderr.strip().splitlines()
+    assert line.startswith("error: ")
+    assert "nobody" in line
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert debug.stderr.rstrip().endswith(line)
