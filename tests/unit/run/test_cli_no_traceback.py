@@ -17,6 +17,7 @@ import typer
 from typer.testing import CliRunner
 
 from ml_connector.errors import ConnectionFailedError
+from ml_connector.input_files import InputFileError
 from ml_connector.run.cli import app
 from ml_connector.run.commands.common import global_callback, guard_app
 
@@ -42,6 +43,10 @@ def _broken_app(*, guarded: bool) -> typer.Typer:
             "cannot reach 127.0.0.1:9: connection refused (nothing listens on that port)",
             operation="oauth.token",
         )
+
+    @broken.command("unreadable")
+    def unreadable() -> None:
+        raise InputFileError("/srv/acme/catalog.csv", "a character device, not a regular file")
 
     if guarded:
         guard_app(broken)
@@ -83,6 +88,14 @@ def test_an_unexpected_exception_is_one_line_and_exit_1() -> None:
     assert result.stderr.strip() == (
         "error: unexpected failure (RuntimeError: boom at line 1); run again with --debug to see "
         "the traceback, and report it"
+    )
+
+
+def test_a_refused_input_file_is_a_usage_error() -> None:
+    result = runner.invoke(_broken_app(guarded=True), ["unreadable"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: /srv/acme/catalog.csv: a character device, not a regular file"
     )
 
 

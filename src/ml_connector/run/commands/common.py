@@ -51,6 +51,7 @@ from ml_connector.context import (
 )
 from ml_connector.errors import ConfigError, ConnectorError
 from ml_connector.flow.mapping import MappingError
+from ml_connector.input_files import InputFileError
 from ml_connector.observability import configure_logging
 from ml_connector.remote.explain import describe_failure
 from ml_connector.remote.http.redact import default_redactor
@@ -392,7 +393,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             _fail_after(exc, "; ".join(exc.problems), USAGE_EXIT)
         except pydantic.ValidationError as exc:
             _fail_after(exc, "; ".join(validation_lines(exc, exc.title)), USAGE_EXIT)
-        except (ConfigError, NotFoundInStoreError) as exc:
+        except (ConfigError, NotFoundInStoreError, InputFileError) as exc:
             _fail_after(exc, str(exc), USAGE_EXIT)
         except ConnectorError as exc:
             invocation = _INVOCATION.get()
