@@ -274,7 +274,7 @@ def test_every_credit_memo_line_and_distribution(run: Run) -> None:
              ("Tax", "101.00.21500", "-3.30")])),
         # A-to-z guarantee claim refunding the buyer in full: −49.99 − 4.12 = −54.11. The claim
         # names no REFUND_ID, so its transaction id is the reference.
-        O3: (None, f"Amazon refund {CLAIM} for {O3}", (
+        O3: (None, f"Amazon A-to-z guarantee claim {CLAIM} for {O3}", (
             [(1, "LED Desk Lamp", "LINE", "-49.99"),
              (2, "Marketplace facilitator tax: LAMP-03", "TAX", "-4.12")],
             [("Receivable", "101.00.12100", "-54.11"),

@@ -177,7 +177,7 @@ def plan_refund_credit_memo(
         return Held(key, HoldCode.AMBIGUOUS, "refund has no posted date and none was given")
     memo = _memo(
         key, invoice, credit_memo_number(refund_id), refund_id, refund.transaction_id,
-        day, accounting_date or day, f"Amazon refund {refund_id}", lines,
+        day, accounting_date or day, f"Amazon {_reversal_name(refund)} {refund_id}", lines,
     )  # fmt: skip
     return _checked(memo, total(amounts.values()), open_amount(invoice, prior))
 
@@ -227,6 +227,17 @@ def plan_cancellation_credit_memo(
         f"Amazon order {invoice.amazon_order_id} cancelled", lines,
     )  # fmt: skip
     return _checked(memo, memo.total, open_amount(invoice, prior))
+
+
+def _reversal_name(reversal: SettlementTransaction) -> str:
+    """What the buyer got the money back through, in the words a finance team reads in Oracle:
+    ``refund``, ``A-to-z guarantee claim``, ``chargeback`` (docs/amazon-vocabulary.md)."""
+    folded = "".join(ch for ch in (reversal.transaction_type or "").casefold() if ch.isalnum())
+    if "guaranteeclaim" in folded:
+        return "A-to-z guarantee claim"
+    if "chargeback" in folded:
+        return "chargeback"
+    return "refund"
 
 
 def _memo(

@@ -374,7 +374,9 @@ def credit_memo_rows(
                 credits=line_key(profile, invoice.transaction_number, original.line_number),
                 link_to=link_to,
                 credit_reason=memo.reason[:30] if memo.reason else None,
-                comments=f"Amazon refund {memo.refund_id or memo.key} for {memo.amazon_order_id}",
+                comments=memo.reason
+                if memo.amazon_order_id in memo.reason
+                else f"{memo.reason} for {memo.amazon_order_id}",
                 sales_order=memo.amazon_order_id,
                 tax_code=code,
                 amount_includes_tax=True if by_oracle else None,
