@@ -245,8 +245,9 @@ def run_cycle(
 
 def _outcome(report: SyncReport, *, regions: int) -> tuple[RunStatus, str | None]:
     """How a cycle that ran to its end is recorded: failed when no region could be read and
-    nothing was posted; partial when a region, or documents (left by the circuit breaker, to
-    retry, rejected), wait; else succeeded. The error names why, in the reports' own lines."""
+    nothing was posted; partial when a region, or documents (rejected, to retry, sent without
+    an answer, waiting on an import, left by the circuit breaker), wait; else succeeded. The
+    error names why, in the reports' own lines."""
     reasons = [
         f"region {region} not synced: {why}" for region, why in report.region_failures.items()
     ]
@@ -257,7 +258,8 @@ def _outcome(report: SyncReport, *, regions: int) -> tuple[RunStatus, str | None
     if regions and len(report.region_failures) >= regions and not posted:
         return RunStatus.FAILED, error
     post = report.post
-    if reasons or post.rejected or post.retry or post.left_for_next_cycle:
+    waiting = post.retry or post.unconfirmed or post.waiting_on_import or post.left_for_next_cycle
+    if reasons or post.rejected or waiting:
         return RunStatus.PARTIAL, error
     return RunStatus.SUCCEEDED, None
 

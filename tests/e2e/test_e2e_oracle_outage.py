@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ml_connector.store import DocumentKind, DocumentState
+from ml_connector.store import DocumentKind, DocumentState, RunStatus, list_runs
 from ml_connector_sim.oracle import Fault, FaultKind
 from sim_outage import port_of, restarted, stop
 
@@ -98,6 +98,10 @@ def test_oracle_stopped_mid_sync_returns_code_4_and_the_next_sync_posts_the_rest
         DocumentState.RETRY,
         DocumentState.SENDING,
     }
+    with seller.rt.sessions() as session:
+        (run,) = list_runs(session, connection_id=seller.connection_id)
+        assert run.status is RunStatus.PARTIAL
+        assert run.error == answer["oracle_unreachable"]
 
     seller.oracle.faults.clear()
     with restarted(seller.oracle):
