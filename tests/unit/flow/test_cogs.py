@@ -178,6 +178,19 @@ def test_a_guarantee_claim_returns_no_goods(
     ]
 
 
+def test_a_refund_of_no_units_returns_no_goods(
+    shapes: type[Shapes], mapping: ChargeMapping, costs: Catalog
+) -> None:
+    """quantityShipped 0 (as in the v0 model's own example): money back, no unit came back."""
+    settlement = _settlement(shapes, _shipment(shapes), _refund(shapes, quantity=0))
+    journal = plan_settlement_journal(settlement, mapping, catalog=costs, policy=COGS_ON)
+    assert [line[3] for line in _cost_lines(journal)] == [
+        "COGS WIDGET-1: 3 shipped at 4.20",
+        "Inventory WIDGET-1: 3 shipped at 4.20",
+    ]
+    assert _cash(journal) == (D("20.00"), D("0"))
+
+
 def test_a_sku_without_unit_cost_holds(
     shapes: type[Shapes], mapping: ChargeMapping, costs: Catalog
 ) -> None:

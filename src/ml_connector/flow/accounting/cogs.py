@@ -161,6 +161,7 @@ def units_moved(
         for (sku, market, movement), (units, ids) in sorted(
             found.items(), key=lambda kv: (kv[0][0], str(kv[0][1]), list(Movement).index(kv[0][2]))
         )
+        if units  # quantityShipped 0: money on an item, no unit moved, no cost
     ]
 
 

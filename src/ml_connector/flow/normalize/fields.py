@@ -84,12 +84,12 @@ class Node:
             raise self.error(f"expected an integer, got {self.value!r}")
         return self.value
 
-    def quantity(self) -> int:
-        """A count of goods: a whole number from 1 to 1,000,000 (more is not a real order line,
-        zero or less is not goods moved); anything else is an error naming the field."""
+    def quantity(self, *, minimum: int = 1) -> int:
+        """A count of goods: a whole number from ``minimum`` to 1,000,000 (more is not a real
+        order line); anything else is an error naming the field."""
         value = self.integer()
-        if not 1 <= value <= MAX_QUANTITY:
-            raise self.error(f"quantity {value} is outside 1..{MAX_QUANTITY:,}")
+        if not minimum <= value <= MAX_QUANTITY:
+            raise self.error(f"quantity {value} is outside {minimum}..{MAX_QUANTITY:,}")
         return value
 
     def decimal(self) -> Decimal:

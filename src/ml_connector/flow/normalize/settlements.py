@@ -167,7 +167,9 @@ def _item(node: Node, currency: str) -> TransactionItem:
         sku = _optional_text(context, "sku")
         asin = _optional_text(context, "asin")
         q = context.get("quantityShipped")
-        quantity = q.quantity() if q is not None else None
+        # 0 is a real value (the v0 model's own example: a refund of no goods, a charge on an
+        # item): no unit moved, not an unreadable transaction.
+        quantity = q.quantity(minimum=0) if q is not None else None
         network = _optional_text(context, "fulfillmentNetwork")
     ids = _related(
         node, "relatedIdentifiers", "itemRelatedIdentifierName", "itemRelatedIdentifierValue"
