@@ -4,9 +4,13 @@ so the next cycle reads it from where it stood."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
+from typer.testing import CliRunner
+
+from ml_connector.run.cli import app
 from ml_connector.store import RunStatus, get_cursor, list_runs, put_secret
 from ml_connector.store.secrets import refresh_token_name
 
@@ -57,9 +61,12 @@ def test_a_refused_fe_refresh_token_leaves_na_and_eu_synced(sim_seller: Factory)
     strict_amazon(seller)
     set_refresh_token(seller, "FE", "Atzr|revoked-by-the-seller")
 
-    report = seller.sync()
+    synced = CliRunner().invoke(app, ["sync", "demo", "--json"])
 
-    assert report.region_failures == {
+    # 4: the cycle finished, but a region (and what it would have brought) is left out.
+    assert synced.exit_code == 4, synced.output
+    (line,) = synced.stdout.strip().splitlines()
+    assert json.loads(line)["region_failures"] == {
         "FE": "Amazon refused the refresh token for FE (invalid_grant): the seller must "
         "authorise the app again in Seller Central, then store the new token with "
         "`ml-connector connection set-secret demo --refresh-token-env FE=VARIABLE`"
