@@ -237,6 +237,7 @@ def accounting_policy(config: ConnectionConfig) -> AccountingPolicy:
         vat_inclusive=VatInclusive(settings.vat_inclusive),
         include_cogs=settings.include_cogs,
         returned_goods=ReturnedGoods(settings.returned_goods),
+        cost_currency=settings.cost_currency,
         invoicing_rule=settings.invoicing_rule,
         accounting_rule=settings.accounting_rule,
         accounting_rule_duration=settings.accounting_rule_duration,

@@ -153,6 +153,13 @@ class AccountingSettings(FrozenSettings):
         description="With `include_cogs`, returned units go back to inventory (`restock`) or "
         "to the mapping's `returns_write_off` account.",
     )
+    cost_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = Field(
+        default=None,
+        description="With `include_cogs`, the currency of the catalog's `unit_cost` (ISO 4217): "
+        "a settlement in another currency waits in the review queue instead of costing units "
+        "at a number in the wrong currency. Unset: each settlement's own currency (a seller "
+        "selling in one currency).",
+    )
     invoicing_rule: Annotated[str, Field(min_length=1, max_length=30)] | None = Field(
         default=None,
         description="The Receivables invoicing rule every invoice carries (with "

@@ -7,6 +7,7 @@ account, cost center 00); WIDGET-1's revenue cost center is 15, so its COGS line
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -271,6 +272,11 @@ def test_a_settlement_in_another_currency_than_the_costs_holds(
         settlement, mapping, catalog=costs, policy=COGS_ON, cost_currency="USD"
     )
     assert isinstance(same, JournalDoc)
+    # The connection's [accounting] cost_currency says the same through the policy.
+    eur_costs = dataclasses.replace(COGS_ON, cost_currency="EUR")
+    by_policy = plan_settlement_journal(settlement, mapping, catalog=costs, policy=eur_costs)
+    assert isinstance(by_policy, Held)
+    assert "unit_cost is in EUR" in by_policy.reason
 
 
 # --- reconciliation -------------------------------------------------------------------------

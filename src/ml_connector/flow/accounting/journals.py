@@ -102,7 +102,7 @@ def plan_settlement_journal(
     shipped and took back (``cogs.py``: per SKU, lines that balance among themselves) and waits
     when that cost cannot be told: a quantity Amazon does not give, a SKU without a unit cost
     or accounts, or a settlement whose currency is not ``cost_currency`` (the currency of the
-    catalog's unit costs, when the caller gives it).
+    catalog's unit costs: the argument, else ``policy.cost_currency``).
     """
     if settlement.status is not GroupStatus.CLOSED:
         return _held(settlement, HoldCode.NOT_CLOSED, f"settlement {settlement.group_id} is Open")
@@ -171,7 +171,7 @@ def plan_settlement_journal(
             mapping,
             policy,
             market_of=market_of,
-            cost_currency=cost_currency,
+            cost_currency=cost_currency or policy.cost_currency,
         )
         if isinstance(costed, CogsProblem):
             return _held(settlement, costed.code, costed.reason, costed.details)

@@ -37,6 +37,8 @@ class AccountingPolicy:
     vat_inclusive: VatInclusive = VatInclusive.SPLIT
     include_cogs: bool = False
     returned_goods: ReturnedGoods = ReturnedGoods.RESTOCK
+    #: The currency of the catalog's unit costs; None: each settlement's own.
+    cost_currency: str | None = None
     invoicing_rule: str | None = None
     accounting_rule: str | None = None
     accounting_rule_duration: int | None = None
