@@ -393,6 +393,7 @@ def _group_states(session: Session, connection_id: int) -> list[GroupState]:
                 processing_status=(status or GroupStatus.OPEN).value,
                 end=_aware_time(group.get("FinancialEventGroupEnd")),
                 last_read=get_cursor(session, connection_id, GROUP_READ_PREFIX + row.amazon_id),
+                changed_at=row.changed_at,
             )
         )
     return states
