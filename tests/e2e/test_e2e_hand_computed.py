@@ -328,6 +328,10 @@ def test_the_a_to_z_claim_is_in_the_audit_trail_with_its_credit_memo(run: Run) -
         ("credit_memo", "-54.11")
     ]
     assert f"cm:{O3}:{CLAIM}" in planned[0]["amazon_ids"]
+    # ... and what became of that memo: its posted event names the memo's key, not the claim.
+    posted = [e for e in events if e["action"] == "posted"]
+    assert [e["amazon_ids"] for e in posted] == [[O3, f"cm:{O3}:{CLAIM}"]]
+    assert posted[0]["oracle_ids"]
 
 
 # -- settlement journals ------------------------------------------------------------------------

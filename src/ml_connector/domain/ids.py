@@ -26,6 +26,10 @@ IdempotencyKey = NewType("IdempotencyKey", str)
 TRX_NUMBER_MAX = 20
 
 
+DOCUMENT_KEY_PREFIXES = ("inv:", "cm:", "jnl:")
+"""How the idempotency keys below begin: an invoice, a credit memo, a settlement journal."""
+
+
 def invoice_key(order_id: AmazonOrderId) -> IdempotencyKey:
     return IdempotencyKey(f"inv:{order_id}")
 

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from ml_connector.domain.ids import DOCUMENT_KEY_PREFIXES
 from ml_connector.store.bindings import bindings_for
 from ml_connector.store.columns import utcnow
 from ml_connector.store.errors import AuditRefusedError
@@ -100,6 +101,17 @@ def timeline(
     if follow_bindings:
         for binding in bindings_for(session, any_id, connection_id=connection_id):
             ids.update((binding.amazon_id, binding.oracle_id))
+    # The documents these events name, by their idempotency keys: a refund's or claim's
+    # transaction id is on the event that planned its credit memo, and the memo's later events
+    # (posted, rejected) name the memo's key and order, not the transaction.
+    mentioned = select(AuditLink.event_id).where(AuditLink.value.in_(sorted(ids)))
+    keys = session.scalars(
+        select(AuditLink.value).where(
+            AuditLink.event_id.in_(mentioned),
+            or_(*(AuditLink.value.startswith(prefix) for prefix in DOCUMENT_KEY_PREFIXES)),
+        )
+    )
+    ids.update(keys)
     matching = select(AuditLink.event_id).where(AuditLink.value.in_(sorted(ids)))
     query = select(AuditEvent).where(AuditEvent.id.in_(matching))
     if connection_id is not None:
