@@ -100,3 +100,44 @@ def test_oracle_refusing_connections_after_the_third_invoice(
     assert again.found_existing == 0  # the three in flight had never reached Oracle
     assert {d.state.value for d in seller.documents()} == {"posted"}
     assert_each_document_once_in_oracle(seller)
+
+
+def test_oracle_gone_while_a_journal_import_runs(
+    sim_seller: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ESS wait of a submitted import fails like any other call: that journal stays in
+    flight on its request (never submitted twice), two more failures open the breaker, and the
+    next pass follows the same request and posts every journal once."""
+    seller = sim_seller(orders=40)
+    seller.extract_and_plan()
+    journals = len(seller.documents(DocumentKind.JOURNAL))
+    assert journals >= 4
+    real_hit = crashpoints.hit
+
+    def hit(point: str) -> None:
+        real_hit(point)
+        if point == "post.journals.submitted" and not stopped:
+            stop(seller.oracle)
+            stopped.append(True)
+
+    stopped: list[bool] = []
+    monkeypatch.setattr(crashpoints, "hit", hit)
+    with seller.connect() as ctx:
+        summary = default_poster(seller, ctx).post_all()
+    assert stopped
+    assert states(seller, DocumentKind.JOURNAL) == {
+        "sending": 1,
+        "retry": 2,
+        "planned": journals - 3,
+    }
+    assert summary.rejected == 0
+    assert summary.left_for_next_cycle == journals
+    assert (summary.oracle_unreachable or "").startswith("Oracle unreachable: cannot reach")
+
+    monkeypatch.setattr(crashpoints, "hit", real_hit)
+    with restarted(seller.oracle), seller.connect() as ctx:
+        again = default_poster(seller, ctx).post_all()
+    assert again.oracle_unreachable is None
+    assert states(seller, DocumentKind.JOURNAL) == {"posted": journals}
+    names = [b.name for b in seller.oracle.state.batches.values()]
+    assert len(names) == len(set(names)) == journals
