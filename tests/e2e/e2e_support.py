@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,11 @@ TAX_CLEARING = f"{COMPANY}.{BALANCE_SHEET_CC}.21500"
 SALES_TAX = f"{COMPANY}.{BALANCE_SHEET_CC}.21600"
 CASH_IN_TRANSIT = "10500"
 CHARGE_ACCOUNTS = {"SHIPPING": "40200", "GIFT_WRAP": "40300", "DISCOUNT": "40900"}
+# The example mapping's [vat] rates (percent) for the simulated marketplaces whose prices include
+# VAT; an order there with no tax figure is booked net, its VAT on sales tax payable (no
+# output_vat in the example): VAT = gross × rate / (100 + rate), half up to the currency unit.
+VAT_RATES = {"A1F83G8C2ARO7P": Decimal(20), "A1PA6795UKMFR9": Decimal(19),
+             "A1VC38T7YXB528": Decimal(10)}  # fmt: skip
 
 UNSETTLED = ("sending", "retry", "planned")
 
@@ -224,6 +229,26 @@ def grand_total(order: dict[str, Any]) -> Decimal:
     return money(order["proceeds"]["grandTotal"]["amount"])
 
 
+def vat_rate(order: dict[str, Any]) -> Decimal | None:
+    """The example mapping's rate when the order's prices hold VAT Amazon gives no figure for."""
+    items = order["orderItems"]
+    if any(p["type"] == "TAX" for i in items for p in i["proceeds"]["breakdowns"]) or any(
+        i.get("tax", {}).get("taxCollections") for i in items
+    ):
+        return None
+    return VAT_RATES.get(order["salesChannel"]["marketplaceId"])
+
+
+def net_of_vat(order: dict[str, Any], amount: Decimal) -> Decimal:
+    """``amount`` less the VAT inside it at the order's rate (unchanged without one)."""
+    rate = vat_rate(order)
+    if rate is None:
+        return amount
+    yen = order["proceeds"]["grandTotal"]["currencyCode"] == "JPY"
+    unit = Decimal(1) if yen else Decimal("0.01")
+    return amount - (amount * rate / (100 + rate)).quantize(unit, rounding=ROUND_HALF_UP)
+
+
 def expected_accounts(order: dict[str, Any], revenue: dict[str, str]) -> dict[str, Decimal]:
     """Account combination → amount the order's invoice must book there (receivable included)."""
     cost_center = REGION_CC[order["salesChannel"]["marketplaceId"]]
@@ -243,7 +268,9 @@ def expected_accounts(order: dict[str, Any], revenue: dict[str, str]) -> dict[st
                 account = TAX_CLEARING if facilitator else SALES_TAX
             else:
                 account = f"{COMPANY}.{cost_center}.{CHARGE_ACCOUNTS[kind]}"
-            booked[account] += amount
+            net = net_of_vat(order, amount)
+            booked[SALES_TAX] += amount - net  # the VAT the connector separates, if any
+            booked[account] += net
     booked[RECEIVABLE] += grand_total(order)
     return {account: amount for account, amount in booked.items() if amount != 0}
 

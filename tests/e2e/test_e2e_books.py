@@ -23,6 +23,7 @@ from e2e_support import (
     expected_accounts,
     grand_total,
     money,
+    net_of_vat,
     order_skus,
     refunded_sales,
     refunds,
@@ -66,7 +67,7 @@ def _check_invoices(books: Books, order_ids: set[str]) -> None:
         cost_center = REGION_CC[order["salesChannel"]["marketplaceId"]]
         for item in order["orderItems"]:
             principal = next(
-                money(p["subtotal"]["amount"])
+                net_of_vat(order, money(p["subtotal"]["amount"]))
                 for p in item["proceeds"]["breakdowns"]
                 if p["type"] == "ITEM"
             )
