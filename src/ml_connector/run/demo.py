@@ -267,9 +267,9 @@ def add_simulator_connection(
     put_secret(session, keyring, row.id, LWA_CLIENT_SECRET, "sim-client-secret")
     put_secret(session, keyring, row.id, ORACLE_CLIENT_SECRET, "sim-oracle-secret")
     for region in config.amazon.regions:
-        put_secret(
-            session, keyring, row.id, refresh_token_name(region), f"Atzr|sim-refresh-token-{region}"
-        )
+        # The simulator's own spelling (lower-case region), so `sim amazon --strict` takes it.
+        token = f"Atzr|sim-refresh-token-{region.lower()}"
+        put_secret(session, keyring, row.id, refresh_token_name(region), token)
     return row.id
 
 
