@@ -137,6 +137,18 @@ def queue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
                     details={"record": "order", "amazon_id": order_id,
                              "field": "OrderTotal.Amount", "reason": "not a number: 'abc'"},
                 )  # fmt: skip
+            for n in range(3):
+                order_id = f"116-{n:07d}-0000001"
+                open_review_item(
+                    session,
+                    acme,
+                    ReviewKind.ACCOUNTING_HOLD,
+                    order_id,
+                    f"Amazon.de (A1PA6795UKMFR9) prices include VAT and order {order_id} "
+                    'carries no tax figure: add [vat.DE] rate = "<percent>" to the charge mapping',
+                    details={"code": "missing_vat", "key": f"inv:{order_id}",
+                             "items": ["A1PA6795UKMFR9", '[vat.DE] rate = "<percent>"']},
+                )  # fmt: skip
             changed, _ = open_review_item(
                 session,
                 acme,
@@ -197,6 +209,12 @@ def test_breakdowns_transaction_types_and_fields_are_causes(queue: dict[str, int
     assert by[("transaction_type", "WeirdRefund")]["records"] == 2
     assert by[("field", "order.OrderTotal.Amount")]["records"] == 2
     assert by[("field", "order.OrderTotal.Amount")]["cause"].startswith("order.OrderTotal.Amount")
+
+
+def test_vat_holds_group_by_marketplace_not_by_order(queue: dict[str, int]) -> None:
+    vat = [c for c in _causes() if c["what"] == "vat"]
+    assert [(c["value"], c["records"]) for c in vat] == [("A1PA6795UKMFR9", 3)]
+    assert '[vat.DE] rate = "<percent>"' in vat[0]["cause"]
 
 
 def test_table_shows_the_causes_and_points_to_missing_skus(queue: dict[str, int]) -> None:

@@ -130,6 +130,15 @@ def causes_of(item: ReviewItem) -> list[tuple[str, str, str]]:
         code = _ORACLE_CODE.search(item.reason)
         if code:
             return [("oracle_error", code.group(0), strip_volatile(item.reason))]
+    if details.get("code") == "missing_vat":
+        found = _strings(details.get("items"))
+        if found:
+            marketplace, *keys = found
+            text = (
+                f"marketplace {marketplace} prices include VAT and the charge mapping has no "
+                f"{' / '.join(keys) or '[vat] entry'} for it"
+            )
+            return [("vat", marketplace, text)]
     if details.get("code") == "missing_customer":
         for marketplace in _strings(details.get("items")):
             text = f"no Oracle customer configured for marketplace {marketplace}"
