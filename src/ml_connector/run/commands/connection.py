@@ -122,15 +122,15 @@ def _mapping_path(config_path: Path, key: str, value: str) -> str:
     return os.path.abspath(config_path.parent / value)
 
 
-def validated_config(path: Path) -> ConnectionConfig:
+def validated_config(path: Path) -> tuple[ConnectionConfig, list[str]]:
     """A configuration file checked as far as can be without a network call (for `add` and
     `update`): the model (marketplaces against the regions, the Oracle pod, region and identity
     domain), the URLs credentials would go to, the mapping files it names, and an Oracle
     customer in the charge mapping for every marketplace. Each refusal is one line naming the
-    setting (exit code 2); a setting read from another form (a pasted pod address) is said."""
+    setting (exit code 2). Also returns the notes on settings read from another form (a pasted
+    pod address), for the caller to say once the command has done its work: a refusal stays the
+    one line that names the problem."""
     config, taken = _load_config_file(path)
-    for sentence in taken:
-        err().print(f"[cyan]note:[/cyan] {escape(sentence)}", highlight=False)
     # A configured URL that credentials must not go to is refused before anything is stored.
     setting = {"oracle.token_url": "oracle.identity_domain_url"}
     refused = [
@@ -147,7 +147,13 @@ def validated_config(path: Path) -> ConnectionConfig:
     uncovered = uncovered_marketplaces(config, mapping)
     if uncovered:
         fail(f"{shown(path)}: " + "; ".join(uncovered), code=USAGE_EXIT)
-    return config
+    return config, list(taken)
+
+
+def say_notes(notes: list[str]) -> None:
+    """What `validated_config` read from another form than the one stored, on stderr."""
+    for sentence in notes:
+        err().print(f"[cyan]note:[/cyan] {escape(sentence)}", highlight=False)
 
 
 def _name_taken(row: ConnectionRow) -> str:
@@ -240,7 +246,7 @@ def _add(
     oracle_private_key_file: Path | None,
     as_json: bool,
 ) -> None:
-    config = validated_config(config_path)
+    config, notes = validated_config(config_path)
     with runtime(ctx, require_key=True) as rt:
         keyring = rt.require_keyring()
         with rt.sessions() as session:
@@ -264,6 +270,7 @@ def _add(
                 put_secret(session, keyring, row.id, secret_name, value)
             connection_id = row.id
     stored = sorted(secrets)
+    say_notes(notes)
     if as_json:
         print_json({"name": name, "id": connection_id, "secrets": stored})
         return
@@ -502,7 +509,7 @@ def update(
 def _update(
     ctx: typer.Context, name: str, path: Path, dry_run: bool, force: bool, as_json: bool
 ) -> None:
-    new = validated_config(path)
+    new, notes = validated_config(path)
     after = new.model_dump(mode="json")
     with runtime(ctx) as rt, rt.sessions() as session, session.begin():
         row = get_connection(session, name)
@@ -533,6 +540,7 @@ def _update(
                 "connection_updated",
                 details={"changed": [key for key, _, _ in changes], "forced": bool(orphaning)},
             )
+    say_notes(notes)
     if as_json:
         print_json(
             {
