@@ -164,8 +164,10 @@ def run_cycle(
     since: datetime | None = None,
     streams: tuple[str, ...] = ("orders", "finances"),
     progress: Progress | None = None,
+    scheduled: bool = False,
 ) -> SyncReport:
-    """extract → plan → post → reconcile, for a connection already opened."""
+    """extract → plan → post → reconcile, for a connection already opened (``scheduled``: a
+    cycle of the poller, which lists settlements only on their cadence)."""
     now = rt.clock()
     report = SyncReport(connection=ctx.name, started=now)
     initial_start = now - timedelta(days=ctx.config.cadences.initial_history_days)
@@ -207,6 +209,13 @@ def run_cycle(
                 now=now,
                 initial_start=initial_start,
                 since=since,
+                # The poller lists groups and settlement reports on the settlements cadence; a
+                # cycle run by hand (`sync`, `backfill`) lists them every time.
+                list_every=(
+                    timedelta(minutes=ctx.config.cadences.settlements_minutes)
+                    if scheduled
+                    else None
+                ),
                 progress=progress,
                 connection=ctx.name,
             )

@@ -248,7 +248,7 @@ class Scheduler:
             with self._rt.sessions() as session:
                 mark = audit_mark(session)
             try:
-                report = run_cycle(self._rt, ctx, streams=streams)
+                report = run_cycle(self._rt, ctx, streams=streams, scheduled=True)
             except Busy:
                 raise
             except Exception:

@@ -14,7 +14,7 @@ from ml_connector.store.errors import CursorRewindError
 from ml_connector.store.leases import LeaseToken, check_fence
 from ml_connector.store.tables import Cursor
 
-__all__ = ["advance_cursor", "get_cursor", "reset_cursor"]
+__all__ = ["advance_cursor", "cursors_with_prefix", "get_cursor", "reset_cursor"]
 
 
 def _row(session: Session, connection_id: int, stream: str) -> Cursor | None:
@@ -27,6 +27,17 @@ def get_cursor(session: Session, connection_id: int, stream: str) -> datetime | 
     """The watermark, or ``None`` when the stream has never run (the caller picks the start)."""
     row = _row(session, connection_id, stream)
     return None if row is None else row.watermark
+
+
+def cursors_with_prefix(session: Session, connection_id: int, prefix: str) -> dict[str, datetime]:
+    """Every stream whose name starts with ``prefix`` (the rest of the name → its watermark)."""
+    rows = session.scalars(
+        select(Cursor).where(
+            Cursor.connection_id == connection_id,
+            Cursor.stream.startswith(prefix, autoescape=True),
+        )
+    )
+    return {row.stream[len(prefix) :]: row.watermark for row in rows}
 
 
 def advance_cursor(

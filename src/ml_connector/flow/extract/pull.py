@@ -32,6 +32,7 @@ from ml_connector.flow.extract.windows import (
     Window,
     groups_to_read,
     latest_end,
+    listing_due,
     next_watermark,
     orders_window,
     split_window,
@@ -55,6 +56,7 @@ from ml_connector.store import (
     resolve_subject,
     upsert_raw_record,
 )
+from ml_connector.store.cursors import cursors_with_prefix
 from ml_connector.store.tables import RawRecord
 
 _log = structlog.get_logger(__name__)
@@ -62,6 +64,13 @@ _log = structlog.get_logger(__name__)
 ORDERS_STREAM = "orders"
 GROUPS_STREAM = "finances"
 GROUP_READ_PREFIX = "group-read:"
+#: ``groups-listed@NA``: when NA's settlement groups and settlement reports were last listed.
+GROUPS_LISTED_PREFIX = "groups-listed@"
+#: ``group-region@NA:<group id>``: the region that listed a group, so that a cycle which does not
+#: list can still re-read the group by its id through the right region's client.
+GROUP_REGION_PREFIX = "group-region@"
+# The cursors table's stream column; a longer name (a very long group id) is not kept.
+_MAX_STREAM = 64
 # Settlement periods are 14 days (7 or 1 for some accounts); a group open this long before the
 # history start can still end inside the history window.
 SETTLEMENT_SPAN = timedelta(days=35)
@@ -371,6 +380,34 @@ def _groups_awaiting_repair(session: Session, connection_id: int) -> list[str]:
     return sorted({parent for parent in parents if parent})
 
 
+def _group_record_awaiting_repair(session: Session, connection_id: int) -> bool:
+    """A settlement group record we could not read waits for review: only a listing can show
+    Amazon's repaired record, so groups are listed every cycle until it is resolved."""
+    return any(
+        item.details.get("record") == RecordKind.GROUP.value
+        for item in list_review_items(
+            session, connection_id=connection_id, kind=ReviewKind.INVALID_DATA
+        )
+    )
+
+
+def _remember_region(
+    session: Session, connection_id: int, group_id: str, region: str, now: datetime
+) -> None:
+    stream = f"{GROUP_REGION_PREFIX}{region}:{group_id}"
+    if len(stream) <= _MAX_STREAM and get_cursor(session, connection_id, stream) is None:
+        advance_cursor(session, connection_id, stream, now, now=now)
+
+
+def _known_regions(session: Session, connection_id: int) -> dict[str, str]:
+    """Group id → the region that listed it, for every group a listing has recorded."""
+    out: dict[str, str] = {}
+    for rest in cursors_with_prefix(session, connection_id, GROUP_REGION_PREFIX):
+        region, _, group_id = rest.partition(":")
+        out.setdefault(group_id, region)
+    return out
+
+
 def _aware_time(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -454,11 +491,19 @@ def pull_finances(
     initial_start: datetime,
     since: datetime | None = None,
     overlap: timedelta = FINANCES_OVERLAP,
+    list_every: timedelta | None = None,
     progress: Progress | None = None,
     connection: str = "NAME",
 ) -> PullSummary:
     """Settlement groups started since the watermark, then the transactions of every group that
     is new, still Open, or closed recently enough that Amazon may still post into it (48 h).
+
+    ``list_every`` (the settlements cadence; None: every cycle) spaces out
+    ``listFinancialEventGroups`` and ``getReports``: a region lists on its first cycle, on a
+    backfill (``since``), once the cadence has passed since its last listing, and while a group
+    record waits for repair; in between, the groups due a read (Open, just closed, awaiting
+    repair) are re-read by their ids. With ``since`` every group that overlaps ``[since, now)``
+    is read: those started up to ``SETTLEMENT_SPAN`` before it that end after it or are Open.
 
     Region by region: one that fails (``REGION_FAILURES``) is named in ``region_failures`` and
     keeps its watermark (and its groups their read marks); the others are read.
@@ -467,6 +512,15 @@ def pull_finances(
     owner: dict[str, str] = {}  # group id → the region that lists it (each reads its own)
     listed_since: dict[str, datetime] = {}
     for region, client in clients.items():
+        with _tx(sessions) as session:
+            last_listed = get_cursor(session, connection_id, GROUPS_LISTED_PREFIX + region)
+            due = (
+                since is not None
+                or listing_due(last_listed, now, list_every)
+                or _group_record_awaiting_repair(session, connection_id)
+            )
+        if not due:
+            continue
         with _tx(sessions) as session:
             started_after = since or _listing_start(
                 session, connection_id, initial_start, now, region
@@ -507,6 +561,7 @@ def pull_finances(
                 if ended is not None and ended < history:
                     continue  # wholly before the history the books start from
                 owner[group_id] = region
+                _remember_region(session, connection_id, group_id, region, now)
                 _store(
                     session,
                     connection_id,
@@ -522,11 +577,18 @@ def pull_finances(
     with _tx(sessions) as session:
         to_read = groups_to_read(_group_states(session, connection_id), overlap=overlap)
         to_read += [g for g in _groups_awaiting_repair(session, connection_id) if g not in to_read]
+        known = _known_regions(session, connection_id)
+    only = next(iter(clients)) if len(clients) == 1 else None
     for group_id in to_read:
-        region_of_group = owner.get(group_id)
-        # None: started long before the listing window (closed and read long ago), or its
-        # region could not be listed this cycle.
-        if region_of_group is None or region_of_group in summary.region_failures:
+        # A group listed this cycle is read through the region that listed it; one known from an
+        # earlier listing through the region recorded then (a store from before regions were
+        # recorded: the only region, if there is one).
+        region_of_group = owner.get(group_id) or known.get(group_id) or only
+        if (
+            region_of_group is None
+            or region_of_group not in clients
+            or region_of_group in summary.region_failures
+        ):
             continue
         group_client = clients[region_of_group]
         try:
@@ -571,6 +633,7 @@ def pull_finances(
             continue
         with _tx(sessions) as session:
             advance_cursor(session, connection_id, f"{GROUPS_STREAM}@{region}", now, now=now)
+            advance_cursor(session, connection_id, GROUPS_LISTED_PREFIX + region, now, now=now)
     return summary
 
 

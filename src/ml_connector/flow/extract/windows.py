@@ -28,6 +28,7 @@ __all__ = [
     "clamp_to_retention",
     "finances_windows",
     "groups_to_read",
+    "listing_due",
     "next_watermark",
     "orders_window",
     "outside_retention",
@@ -205,3 +206,15 @@ def _needs_read(group: GroupState, overlap: timedelta) -> bool:
     if group.changed_at is not None and _aware(group.changed_at, "changed_at") > last_read:
         return True
     return last_read < group.end + overlap
+
+
+def listing_due(last_listed: datetime | None, now: datetime, every: timedelta | None) -> bool:
+    """Whether settlement groups and settlement reports are listed this cycle: on the first
+    cycle (never listed), when ``every`` (the settlements cadence) has passed since the last
+    listing, or every cycle when ``every`` is None. Between listings the groups already known
+    Open are re-read by their ids; a group only shows it closed in a listing, so a close is
+    seen at most one cadence late.
+    """
+    if every is None or last_listed is None:
+        return True
+    return _aware(now, "now") - _aware(last_listed, "last_listed") >= every
