@@ -4,7 +4,9 @@ The pure comparison lives in ``settlement.py`` and the report link in ``report_l
 module gathers their inputs from the store (the group and its transactions as fetched, the
 settlement reports, the journal as planned and whether it reached Oracle) and records the
 result as a ``reconciled`` audit event, so the dashboard, `audit show` and `reconcile` all read
-the same figures.
+the same figures. The event is written when a settlement's outcome differs from its last one
+(status, totals, variances, the invariants, the notes, the journal's Oracle id): a cycle with
+nothing new adds no audit rows, and the latest event is the settlement's current outcome.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ml_connector.domain.ids import FinancialEventGroupId, journal_key
@@ -46,7 +49,8 @@ from ml_connector.store import (
     list_raw_records,
     list_review_items,
 )
-from ml_connector.store.tables import ReviewItem
+from ml_connector.store.columns import canonical_json
+from ml_connector.store.tables import AuditEvent, AuditLink, ReviewItem
 
 # Documents on their way to Oracle: not in the books yet, not lost either.
 _ON_THE_WAY = (
@@ -281,6 +285,8 @@ def _record(
     oracle_id: str | None,
     now: datetime,
 ) -> None:
+    if _unchanged(session, connection_id, summary, oracle_id):
+        return
     append_event(
         session,
         connection_id,
@@ -296,6 +302,33 @@ def _record(
         details=dict(summary),
         at=now,
     )
+
+
+def _unchanged(
+    session: Session, connection_id: int, summary: Mapping[str, Any], oracle_id: str | None
+) -> bool:
+    """Whether the settlement's last ``reconciled`` event already says exactly this."""
+    group_id = str(summary["group_id"])
+    events = session.scalars(
+        select(AuditEvent)
+        .join(AuditLink, AuditLink.event_id == AuditEvent.id)
+        .where(
+            AuditEvent.connection_id == connection_id,
+            AuditEvent.action == AuditAction.RECONCILED.value,
+            AuditLink.side == "amazon",
+            AuditLink.value == group_id,
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(10)
+    )
+    # A settlement id can equal another group's id: the group named in the details decides.
+    last = next((e for e in events if str(e.details.get("group_id")) == group_id), None)
+    if last is None:
+        return False
+    oracle = sorted(link.value for link in last.links if link.side == "oracle")
+    return oracle == ([oracle_id] if oracle_id else []) and canonical_json(
+        last.details
+    ) == canonical_json(dict(summary))
 
 
 def _differing_orders(summary: Mapping[str, Any]) -> list[str]:
