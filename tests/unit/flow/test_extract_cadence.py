@@ -189,3 +189,42 @@ def test_the_poller_lists_on_the_cadence_and_a_sync_by_hand_lists_every_time(
         # A later listing reaches 60 + 35 days back: one window per region.
         again = served["listFinancialEventGroups"] - listed
         assert again == len(ctx.amazon), "`sync` by hand lists"
+
+
+def test_groups_are_listed_every_cycle_while_a_group_record_waits_for_repair(
+    sim_seller: Factory, served: Counter[str]
+) -> None:
+    from ml_connector.store import ReviewKind, open_review_item, resolve_subject
+
+    seller = sim_seller(orders=20)
+    t0 = datetime.now(UTC) - timedelta(hours=7)
+
+    def listed(at: datetime) -> int:
+        before = served["listFinancialEventGroups"]
+        with seller.connect() as ctx:
+            pull_finances(
+                seller.rt.sessions,
+                ctx.id,
+                ctx.amazon,
+                now=at,
+                initial_start=at - timedelta(days=30),
+                list_every=SIX_HOURS,
+            )
+        return served["listFinancialEventGroups"] - before
+
+    assert listed(t0) > 0
+    with seller.rt.sessions() as session, session.begin():
+        open_review_item(
+            session,
+            seller.connection_id,
+            ReviewKind.INVALID_DATA,
+            "G-BROKEN",
+            "settlement group G-BROKEN: ProcessingStatus is missing",
+            details={"record": "settlement_group", "field": "ProcessingStatus"},
+        )
+    assert listed(t0 + timedelta(minutes=15)) > 0, "only a listing can show the repaired record"
+    with seller.rt.sessions() as session, session.begin():
+        resolve_subject(
+            session, seller.connection_id, "G-BROKEN", kind=ReviewKind.INVALID_DATA, resolution="x"
+        )
+    assert listed(t0 + timedelta(minutes=30)) == 0, "repaired: back to the cadence"
