@@ -106,7 +106,11 @@ class Cadences(FrozenSettings):
         default=15, ge=1, description="Minutes between two reads of financial events."
     )
     settlements_minutes: int = Field(
-        default=360, ge=1, description="Minutes between two reads of settlement reports."
+        default=360,
+        ge=1,
+        description="Minutes between two listings of settlement groups and settlement reports "
+        "by `run` (a group Amazon has closed is seen within this time; groups known Open are "
+        "re-read every finances cycle; `sync` and `backfill` list every time).",
     )
     # How far back the very first sync reads, and how many invoices are sent to Oracle at once.
     initial_history_days: int = Field(
