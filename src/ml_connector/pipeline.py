@@ -23,6 +23,7 @@ from ml_connector.context import ConnectionContext, Runtime, open_connection
 from ml_connector.domain.marketplaces import marketplace
 from ml_connector.errors import ConfigError
 from ml_connector.flow.extract.pull import PullSummary, pull_finances, pull_orders
+from ml_connector.flow.extract.settled_orders import pull_settled_orders
 from ml_connector.flow.plan import Planner, PlanSummary
 from ml_connector.flow.post.poster import Poster, PosterSettings, PostSummary
 from ml_connector.flow.reconcile.run import reconcile_connection
@@ -219,6 +220,9 @@ def run_cycle(
                 progress=progress,
                 connection=ctx.name,
             )
+            # Orders the settlements pay for but the order listing did not reach (shipped
+            # before the first sync's history): read by id, so their invoices are planned.
+            pull_settled_orders(rt.sessions, ctx.id, ctx.amazon, now=now, summary=report.orders)
         # A region Amazon would not serve was left out (its watermarks kept); the others go on.
         for pulled in (report.orders, report.finances):
             for region, line in pulled.region_failures.items():

@@ -128,7 +128,9 @@ def tenant() -> TenantSetup:
     return parse_setup(data, source="hand-computed tenant")
 
 
-def connection_toml(amazon: AmazonSim, oracle: OracleSim, *, catalog: Path, cogs: bool) -> str:
+def connection_toml(
+    amazon: AmazonSim, oracle: OracleSim, *, catalog: Path, cogs: bool, history_days: int = 90
+) -> str:
     """The operator's connection file; `cogs` sets `[accounting] include_cogs`."""
     return f"""
 [amazon]
@@ -168,7 +170,7 @@ catalog = "{catalog}"
 charges = "{FIXTURES / "charges.toml"}"
 
 [cadences]
-initial_history_days = 90
+initial_history_days = {history_days}
 
 [accounting]
 vat_inclusive = "split"
@@ -251,8 +253,11 @@ PAN_07_ROW = "PAN-07,40120,,kitchen,,,13.60\n"
 
 
 @contextmanager
-def hand_computed_run(workdir: Path, *, cogs: bool = False, fix: bool = False) -> Iterator[Run]:
-    """The two syncs and `reconcile --json`; with `fix`, then PAN-07 mapped and resolved."""
+def hand_computed_run(
+    workdir: Path, *, cogs: bool = False, fix: bool = False, history_days: int = 90
+) -> Iterator[Run]:
+    """The two syncs and `reconcile --json`; with `fix`, then PAN-07 mapped and resolved.
+    ``history_days``: the connection's ``initial_history_days`` (the first sync's order window)."""
     catalog = workdir / "catalog.csv"
     shutil.copyfile(FIXTURES / "catalog.csv", catalog)
     world = final_world(workdir)
@@ -274,7 +279,8 @@ def hand_computed_run(workdir: Path, *, cogs: bool = False, fix: bool = False) -
         cli("init")
         config = workdir / "hand.toml"
         config.write_text(
-            connection_toml(amazon, oracle, catalog=catalog, cogs=cogs), encoding="utf-8"
+            connection_toml(amazon, oracle, catalog=catalog, cogs=cogs, history_days=history_days),
+            encoding="utf-8",
         )
         cli(
             "connection", "add", CONNECTION, "--config", str(config),

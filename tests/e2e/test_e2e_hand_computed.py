@@ -56,6 +56,13 @@ def cogs_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         yield done
 
 
+@pytest.fixture(scope="module")
+def short_history_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    """The default 30-day first sync: most orders the settlements pay were updated earlier."""
+    with hand_computed_run(tmp_path_factory.mktemp("hand-30"), history_days=30) as done:
+        yield done
+
+
 def _d(value: Any) -> str:
     return f"{Decimal(str(value)):.2f}"
 
@@ -633,3 +640,27 @@ def test_mapping_the_sku_and_resolving_posts_its_invoice_and_the_journal_with_co
     assert _amount(us1["cogs"]["booked"]) == Decimal("56.45")
     for account in us1["clearing"]["accounts"]:
         assert _amount(account["net"]) == 0, account
+
+
+def test_a_30_day_first_sync_reads_the_orders_its_settlements_pay_and_books_the_same(
+    run: Run, short_history_run: Run
+) -> None:
+    """The order listing reaches 30 days back, the settlements it reads further: the orders
+    they pay are read by id (getOrder), so the books are those of the 90-day run above."""
+
+    def lines(doc: Transaction) -> list[tuple[str, str, str]]:
+        return sorted(
+            (d["AccountClass"], d["AccountCombination"], _d(d["Amount"])) for d in doc.distributions
+        )
+
+    def books(done: Run) -> tuple[Any, ...]:
+        state = done.oracle.state
+        return (
+            sorted((doc.number, lines(doc)) for doc in state.invoices),
+            sorted((doc.number, lines(doc)) for doc in state.credit_memos),
+            sorted(b.name for b in state.journal_batches),
+            sorted((s["settlement_id"], s["status"]) for s in done.reconcile["settlements"]),
+        )
+
+    assert short_history_run.first_sync["counts"]["orders_fetched"] > 1
+    assert books(short_history_run) == books(run)
