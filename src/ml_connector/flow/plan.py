@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -23,11 +25,13 @@ from ml_connector.domain.documents import CreditMemoDoc, Held, HoldCode, Invoice
 from ml_connector.domain.ids import (
     AmazonOrderId,
     FinancialEventGroupId,
+    IdempotencyKey,
     cancellation_key,
     credit_memo_key,
     invoice_key,
     journal_key,
 )
+from ml_connector.domain.money import total
 from ml_connector.domain.orders import NormalizedOrder, OrderState
 from ml_connector.domain.quarantine import RecordKind, Unreadable
 from ml_connector.flow.accounting import (
@@ -255,6 +259,7 @@ class Planner:
             open_items = self._open_invalid(session)
             self._uncredited.clear()
             self._uncredited.update(uncredited_reversals(session, self.connection_id, keys))
+            shipments = _settled_shipments(session, self.connection_id)
             for row in list_raw_records(session, self.connection_id, RawKind.ORDER):
                 if only is not None and row.amazon_id not in only:
                     continue
@@ -270,7 +275,11 @@ class Planner:
                         self._order_changed(session, existing, order, summary)
                         self._release(session, open_items, row.amazon_id)
                         continue
-                    result = plan_invoice(order, self.catalog, self.mapping, policy=self.policy)
+                    paid = shipments.get(order.order_id)
+                    if order.state is OrderState.CANCELLED and paid:
+                        result = self._settled_cancelled(order, paid)
+                    else:
+                        result = plan_invoice(order, self.catalog, self.mapping, policy=self.policy)
                 except _RECORD_ERRORS as exc:
                     self._quarantine(
                         session, _unreadable(RecordKind.ORDER, row.amazon_id, exc), summary
@@ -279,6 +288,54 @@ class Planner:
                 self._release(session, open_items, row.amazon_id)
                 self._record(session, result, DocumentKind.INVOICE, row.amazon_id, (), summary)
         crashpoints.hit("plan.orders_committed")
+
+    def _settled_cancelled(
+        self, order: NormalizedOrder, paid: list[_Shipment]
+    ) -> InvoiceDoc | Held:
+        """An order that says CANCELLED although Amazon settled its shipment: it shipped and the
+        buyer was charged, so it is invoiced from its items (the refund's credit memo then
+        reverses it, with the refund's id). Only when the order's items come to exactly what
+        Amazon's Shipment transactions charged; otherwise it waits for a person, naming the
+        settlements that paid it, never silently unbooked."""
+        key = invoice_key(order.order_id)
+        where = ", ".join(
+            f"{s.transaction_id} in settlement {s.settlement_id}" for s in paid[:5]
+        ) + (f" and {len(paid) - 5} more" if len(paid) > 5 else "")
+        intro = (
+            f"order {order.order_id} is CANCELLED at Amazon, but Amazon settled its shipment "
+            f"(Shipment {where})"
+        )
+        settled = [s.invoiced(self.mapping) for s in paid]
+        if any(amount is None for amount in settled) or not order.marketplace_id:
+            missing = "its marketplace" if not order.marketplace_id else "a readable shipment"
+            return self._paid_hold(key, paid, f"{intro}; it cannot be invoiced without {missing}")
+        charged = total(a for a in settled if a is not None)
+        days = [s.posted for s in paid if s.posted is not None]
+        shipped = replace(
+            order,
+            state=OrderState.SHIPPED,
+            ship_date=min(days) if days else order.last_updated,
+        )
+        result = plan_invoice(shipped, self.catalog, self.mapping, policy=self.policy)
+        if isinstance(result, InvoiceDoc) and result.total != charged:
+            return self._paid_hold(
+                key,
+                paid,
+                f"{intro} for {charged} {order.currency}, and the order's items come to "
+                f"{result.total}",
+            )
+        return result
+
+    @staticmethod
+    def _paid_hold(key: IdempotencyKey, paid: list[_Shipment], why: str) -> Held:
+        return Held(
+            key,
+            HoldCode.AMBIGUOUS,
+            f"{why}. Whether the buyer kept the goods is for a person to decide: invoice the "
+            "order in Oracle by hand (its refund's credit memo waits for an invoice) or close "
+            "this item once Amazon's refund gives the money back",
+            tuple(sorted({s.settlement_id for s in paid})),
+        )
 
     def _order_changed(
         self, session: Session, existing: Document, order: NormalizedOrder, summary: PlanSummary
@@ -514,6 +571,49 @@ class Planner:
                     (row.amazon_id,),
                     summary,
                 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Shipment:
+    """A stored Shipment transaction naming an order: Amazon charged the buyer for it."""
+
+    transaction_id: str
+    settlement_id: str
+    payload: Any
+
+    @property
+    def posted(self) -> datetime | None:
+        try:
+            return normalize_transaction(self.payload).posted_date
+        except _RECORD_ERRORS:
+            return None
+
+    def invoiced(self, mapping: ChargeMapping) -> Decimal | None:
+        """What the buyer was charged (its invoiced leaves); None when it cannot be read."""
+        try:
+            txn = normalize_transaction(self.payload)
+        except _RECORD_ERRORS:
+            return None
+        amounts = []
+        for leaf in txn.leaves:
+            target = mapping.target(leaf.path)
+            if target is not None and target.invoiced is not None:
+                amounts.append(leaf.amount)
+        return total(amounts)
+
+
+def _settled_shipments(session: Session, connection_id: int) -> dict[str, list[_Shipment]]:
+    """Stored Shipment transactions by the order they name."""
+    out: dict[str, list[_Shipment]] = {}
+    for row in list_raw_records(session, connection_id, RawKind.TRANSACTION):
+        if transaction_type_of(row.payload) != "shipment":
+            continue
+        order_id = named_identifier(row.payload, "ORDER_ID")
+        if order_id is None:
+            continue
+        settlement = named_identifier(row.payload, "SETTLEMENT_ID") or row.parent_amazon_id or "?"
+        out.setdefault(order_id, []).append(_Shipment(row.amazon_id, settlement, row.payload))
+    return out
 
 
 def _unreadable(record: RecordKind, amazon_id: str, error: Exception) -> Unreadable:

@@ -373,3 +373,52 @@ def test_yen_amounts_are_split_to_whole_yen(shapes: type, catalog: Catalog) -> N
         ("item", "KETTLE-01", D("1817"), "101.30.40120", D("10")),
         ("tax", "KETTLE-01", D("182"), "101.00.21700", D("10")),
     ]
+
+
+def test_the_refund_that_completes_a_split_line_takes_what_is_left_on_it(
+    shapes: type, catalog: Catalog, vat_mapping: ChargeMapping
+) -> None:
+    """Three partial refunds of 19.99 (the last with the shipping) give back exactly what the
+    invoice booked: no 0.01 of revenue over-credited, no 0.01 of output VAT left."""
+    item = _eur_item(shapes, "KETTLE-01", 3, "59.97", shipping="4.99")
+    invoice = plan_invoice(_order(shapes, FR, [item]), catalog, vat_mapping)
+    assert isinstance(invoice, InvoiceDoc)
+    # 59.97 × 20/120 = 9.995 → 10.00 VAT, 49.97 net; 4.99/6 = 0.8316… → 0.83, 4.16 net.
+    assert _lines(invoice) == [
+        ("item", "KETTLE-01", D("49.97"), "101.20.40120", D("20")),
+        ("shipping", "KETTLE-01", D("4.16"), "101.20.40200", D("20")),
+        ("tax", "KETTLE-01", D("10.83"), "101.00.21700", D("20")),
+    ]
+    parts = [
+        [("Principal", "-19.99")],
+        [("Principal", "-19.99")],
+        [("Principal", "-19.99"), ("Shipping", "-4.99")],
+    ]
+    memos: list[CreditMemoDoc] = []
+    for number, leaves in enumerate(parts, start=1):
+        refund = normalize_transaction(
+            shapes.transaction(
+                f"T-R{number}", "Refund", leaves, order_id="O-1", refund_id=f"R-{number}",
+                sku="KETTLE-01", quantity=1, currency="EUR", marketplace=FR,
+            )
+        )  # fmt: skip
+        memo = plan_refund_credit_memo(refund, invoice, vat_mapping, prior=memos)
+        assert isinstance(memo, CreditMemoDoc), memo
+        memos.append(memo)
+    # -19.99/6 = -3.3316… → -3.33 VAT, -16.66 net, twice: 49.97 - 33.32 = 16.65 net and
+    # 10.83 - 6.66 = 4.17 VAT are left; the last refund takes them (-16.65, -0.83 - 3.34).
+    assert [(ln.kind.value, ln.amount) for ln in memos[0].lines] == [
+        ("item", D("-16.66")),
+        ("tax", D("-3.33")),
+    ]
+    assert [(ln.kind.value, ln.amount) for ln in memos[1].lines] == [
+        ("item", D("-16.66")),
+        ("tax", D("-3.33")),
+    ]
+    assert sorted((ln.kind.value, ln.amount) for ln in memos[2].lines) == [
+        ("item", D("-16.65")),
+        ("shipping", D("-4.16")),
+        ("tax", D("-4.17")),
+    ]
+    assert memos[2].total == D("-24.98")
+    assert memos[2].lines[0].quantity == -1

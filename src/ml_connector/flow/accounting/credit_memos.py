@@ -40,6 +40,7 @@ from ml_connector.flow.accounting.invoices import unit_price, vat_in
 from ml_connector.flow.accounting.policy import DEFAULT_POLICY, AccountingPolicy
 from ml_connector.flow.mapping import ChargeMapping, InvoicedRole
 
+_Slot = tuple[str, LineKind, AccountCombination]
 _KINDS: dict[InvoicedRole, tuple[LineKind, ...]] = {
     InvoicedRole.ITEM: (LineKind.ITEM,),
     InvoicedRole.SHIPPING: (LineKind.SHIPPING,),
@@ -97,11 +98,13 @@ def plan_refund_credit_memo(
     parts = _refund_parts(refund, invoice)
     if isinstance(parts, str):
         return Held(key, HoldCode.AMBIGUOUS, parts)
-    amounts: dict[tuple[str, LineKind, AccountCombination], Decimal] = {}
+    amounts: dict[_Slot, Decimal] = {}
     quantities: dict[str, int] = {}
-    templates: dict[tuple[str, LineKind, AccountCombination], InvoiceLine] = {}
+    templates: dict[_Slot, InvoiceLine] = {}
     unmapped: set[str] = set()
     missing: list[str] = []
+
+    split: dict[str, set[_Slot]] = {}
 
     def credit(sku: str, line: InvoiceLine, amount: Decimal) -> None:
         slot = (sku, line.kind, line.account)
@@ -139,6 +142,7 @@ def plan_refund_credit_memo(
             credit(sku, line, leaf.amount - vat)
             if vat_line is not None:
                 credit(sku, vat_line, vat)
+            split.setdefault(sku, set()).add((sku, line.kind, line.account))
     if unmapped:
         types = tuple(sorted(unmapped))
         return Held(
@@ -152,8 +156,12 @@ def plan_refund_credit_memo(
         return Held(key, HoldCode.AMBIGUOUS, reason, tuple(missing))
     if not amounts:
         return None
+    for sku, slots in split.items():
+        _take_what_is_left(invoice, prior, sku, slots, amounts, templates)
     lines: list[InvoiceLine] = []
     for (sku, kind, account), amount in amounts.items():
+        if amount == ZERO:
+            continue
         quantity = quantities.get(sku) if kind is LineKind.ITEM else None
         source = templates[(sku, kind, account)]
         lines.append(
@@ -180,6 +188,75 @@ def plan_refund_credit_memo(
         day, accounting_date or day, f"Amazon {_reversal_name(refund)} {refund_id}", lines,
     )  # fmt: skip
     return _checked(memo, total(amounts.values()), open_amount(invoice, prior))
+
+
+def _remaining(invoice: InvoiceDoc, prior: Sequence[CreditMemoDoc]) -> dict[_Slot, Decimal]:
+    """What each invoice line (by SKU, kind and account) still holds after earlier memos."""
+    left: dict[_Slot, Decimal] = {}
+    for line in invoice.lines:
+        slot = (line.sku or "", line.kind, line.account)
+        left[slot] = left.get(slot, ZERO) + line.amount
+    for memo in prior:
+        for line in memo.lines:
+            slot = (line.sku or "", line.kind, line.account)
+            if slot in left:
+                left[slot] += line.amount
+    return left
+
+
+def _take_what_is_left(
+    invoice: InvoiceDoc,
+    prior: Sequence[CreditMemoDoc],
+    sku: str,
+    split: set[_Slot],
+    amounts: dict[_Slot, Decimal],
+    templates: dict[_Slot, InvoiceLine],
+) -> None:
+    """Settle the rounding of a refund whose gross the connector split by the line's rate.
+
+    Each partial refund's split is rounded on its own, so the parts of a line need not add up
+    to what the invoice booked (59.97 = 49.97 + 10.00 refunded as 3 × 19.99 = 3 × (16.66 +
+    3.33)). The refund that completes the SKU's split lines and its VAT line takes exactly
+    what is left on each; short of that, a line is never credited past what is left on it:
+    the cent goes to the VAT line instead.
+    """
+    left = _remaining(invoice, prior)
+    vat_slots = [
+        slot for slot in left if slot[0] == sku and slot[1] is LineKind.TAX and slot in amounts
+    ]
+    if not vat_slots:
+        return
+    vat_slot = vat_slots[0]
+    priced = [
+        slot
+        for slot in left
+        if slot[0] == sku and slot[1] is not LineKind.TAX and _split_line(invoice, slot)
+    ]
+    group = [*priced, vat_slot]
+    given = total(amounts.get(slot, ZERO) for slot in group)
+    still = total(left[slot] for slot in group)
+    if given != ZERO and given == -still:
+        for slot in group:
+            amounts[slot] = -left[slot]
+            templates.setdefault(slot, _line_of(invoice, slot))
+        return
+    for slot in split:
+        amount = amounts.get(slot, ZERO)
+        if left[slot] == ZERO or (amount < ZERO) == (left[slot] < ZERO):
+            continue  # an over-credit of the line itself: the memo's bound check says so
+        over = amount + left[slot]
+        if abs(amount) > abs(left[slot]):
+            amounts[slot] = amount - over
+            amounts[vat_slot] = amounts[vat_slot] + over
+
+
+def _split_line(invoice: InvoiceDoc, slot: _Slot) -> bool:
+    line = _line_of(invoice, slot)
+    return bool(line.tax_rate) and not line.tax_classification_code
+
+
+def _line_of(invoice: InvoiceDoc, slot: _Slot) -> InvoiceLine:
+    return next(line for line in invoice.lines if (line.sku or "", line.kind, line.account) == slot)
 
 
 def plan_cancellation_credit_memo(
