@@ -34,6 +34,7 @@ from ml_connector.domain.ids import (
 from ml_connector.domain.money import total
 from ml_connector.domain.orders import NormalizedOrder, OrderState
 from ml_connector.domain.quarantine import RecordKind, Unreadable
+from ml_connector.domain.settlements import Settlement, SettlementTransaction
 from ml_connector.flow.accounting import (
     DEFAULT_POLICY,
     AccountingPolicy,
@@ -43,11 +44,12 @@ from ml_connector.flow.accounting import (
     plan_settlement_journal,
 )
 from ml_connector.flow.mapping.catalog import Catalog
-from ml_connector.flow.mapping.charges import ChargeMapping
+from ml_connector.flow.mapping.charges import ChargeMapping, fold_type
 from ml_connector.flow.normalize.fields import NormalizeError
 from ml_connector.flow.normalize.orders import normalize_order
 from ml_connector.flow.normalize.settlements import (
     NON_REVERSAL_TYPES,
+    REVERSAL_TYPES,
     is_reversal,
     normalize_settlement,
     normalize_transaction,
@@ -476,8 +478,20 @@ class Planner:
         """A transaction type we do not know that moves an order's money is never ignored."""
         kind = transaction_type_of(payload)
         order_id = named_identifier(payload, "ORDER_ID")
-        if kind is None or kind in NON_REVERSAL_TYPES or order_id is None:
+        if kind is None or kind in NON_REVERSAL_TYPES:
             return
+        if self.mapping.books_by_breakdowns(kind):
+            # A person decided: money between Amazon and the seller, booked by its breakdowns.
+            resolve_subject(
+                session,
+                self.connection_id,
+                amazon_id,
+                kind=ReviewKind.ACCOUNTING_HOLD,
+                resolution="[transaction_types] book_by_breakdowns lists its type",
+            )
+            return
+        if order_id is None:
+            return  # its settlement's journal waits for the person instead (_unknown_held)
         summary.count_held(HoldCode.AMBIGUOUS)
         spelled = str(payload.get("transactionType"))
         open_review_item(
@@ -494,6 +508,31 @@ class Planner:
                 "transaction_type": spelled,
                 "order_id": order_id,
             },
+        )
+
+    def _unknown_held(self, settlement: Settlement, journal: JournalDoc) -> JournalDoc | Held:
+        """A settlement holding money of a transaction type the product does not know, naming
+        no order: its journal waits for a person to say what the money is."""
+        unknown = _unknown_types(settlement, self.mapping)
+        if not unknown:
+            return journal
+        types = sorted({t.transaction_type for t in unknown})
+        listed = "; ".join(
+            f"{t.transaction_type!r} {t.transaction_id} ({t.total} {t.currency})"
+            for t in unknown[:5]
+        ) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        quoted = ", ".join(f'"{kind}"' for kind in types)
+        return Held(
+            journal.key,
+            HoldCode.AMBIGUOUS,
+            f"settlement {settlement.settlement_id} holds transaction(s) of a type the product "
+            f"does not know, naming no order: {listed}. Its journal waits. If this is money "
+            "between Amazon and you (a fee, a charge, a credit), add "
+            f"[transaction_types] book_by_breakdowns = [{quoted}] to the charge mapping "
+            "(docs/mapping.md) and run `review resolve`: the journal then books it by its "
+            "breakdowns (money given back to a buyer is not one to list: it needs a credit "
+            "memo against the order's invoice, so ask Amazon which order it belongs to)",
+            tuple(types),
         )
 
     def _covered_by_cancellation(self, session: Session, amazon_id: str, order_id: str) -> None:
@@ -556,6 +595,8 @@ class Planner:
                         "journal would leave the clearing accounts open",
                         tuple(markets),
                     )
+                if isinstance(result, JournalDoc):
+                    result = self._unknown_held(settlement, result)
                 self._release(session, open_items, row.amazon_id)
                 for unreadable in settlement.unreadable:
                     self._quarantine(session, unreadable, summary)
@@ -614,6 +655,20 @@ def _settled_shipments(session: Session, connection_id: int) -> dict[str, list[_
         settlement = named_identifier(row.payload, "SETTLEMENT_ID") or row.parent_amazon_id or "?"
         out.setdefault(order_id, []).append(_Shipment(row.amazon_id, settlement, row.payload))
     return out
+
+
+def _unknown_types(settlement: Settlement, mapping: ChargeMapping) -> list[SettlementTransaction]:
+    """The settlement's transactions of a type the product does not know that name no order
+    and that the mapping does not list to book by their breakdowns."""
+    return [
+        t
+        for t in settlement.transactions
+        if t.order_id is None
+        and (kind := fold_type(t.transaction_type or ""))
+        and kind not in NON_REVERSAL_TYPES
+        and kind not in REVERSAL_TYPES
+        and not mapping.books_by_breakdowns(kind)
+    ]
 
 
 def _unreadable(record: RecordKind, amazon_id: str, error: Exception) -> Unreadable:

@@ -129,3 +129,24 @@ def test_bad_pattern_and_unreadable_files(tmp_path: Path) -> None:
         load_mapping(bad)
     with pytest.raises(MappingError, match="cannot read"):
         load_mapping(tmp_path / "missing.toml")
+
+
+def test_transaction_types_to_book_by_breakdowns(tmp_path: Path) -> None:
+    data = _example()
+    assert not parse_mapping(data, "charges.toml").books_by_breakdowns("MysteryCharge")
+    data["transaction_types"] = {"book_by_breakdowns": ["Mystery Charge"]}
+    listed = parse_mapping(data, "charges.toml")
+    # Compared the way Amazon's type names are: no case, spaces, hyphens or underscores.
+    assert listed.books_by_breakdowns("MysteryCharge")
+    assert listed.books_by_breakdowns("mystery_charge")
+    assert not listed.books_by_breakdowns("ServiceFee")
+    data["transaction_types"] = {"book_by_breakdowns": ["ServiceFee", "A-to-z Guarantee Claim"]}
+    with pytest.raises(MappingError) as info:
+        parse_mapping(data, "charges.toml")
+    assert info.value.problems == [
+        "charges.toml: transaction_types.book_by_breakdowns.1: 'A-to-z Guarantee Claim' gives "
+        "order money back to the buyer: it always gets a credit memo, never only a journal line"
+    ]
+    data["transaction_types"] = {"book_by_breakdowns": [" - "]}
+    with pytest.raises(MappingError, match="names no transaction type"):
+        parse_mapping(data, "charges.toml")

@@ -160,3 +160,74 @@ def test_a_refund_after_a_posted_cancellation_memo_is_not_a_second_reversal(
     with seller.rt.sessions() as session:
         covered = [e for e in timeline(session, refund_id) if e.action == "reversal_covered"]
     assert len(covered) == 1, "said once, not once a cycle"
+
+
+def _group_of(txn: dict[str, Any]) -> str:
+    return next(
+        str(r["relatedIdentifierValue"])
+        for r in txn["relatedIdentifiers"]
+        if r["relatedIdentifierName"] == "FINANCIAL_EVENT_GROUP_ID"
+    )
+
+
+def test_an_unknown_type_naming_no_order_holds_its_settlements_journal_until_listed(
+    sim_seller: Factory,
+) -> None:
+    seller = sim_seller(orders=40)
+    seller.write_mapping()
+    closed = {
+        g["FinancialEventGroupId"]
+        for g in seller.world.groups
+        if g.get("ProcessingStatus") == "Closed"
+    }
+    odd = next(
+        t
+        for t in seller.world.transactions
+        if t.get("transactionType") == "ServiceFee"
+        and _group_of(t) in closed
+        and not any(r["relatedIdentifierName"] == "ORDER_ID" for r in t["relatedIdentifiers"])
+    )
+    odd["transactionType"] = "MysteryCharge"
+    group_id = _group_of(odd)
+
+    report = seller.sync()
+
+    (row,) = [r for r in report.reconciliation if r["group_id"] == group_id]
+    settlement_id = str(row["settlement_id"])
+    items = [i for i in seller.review(ReviewKind.ACCOUNTING_HOLD) if i.subject_amazon_id in
+             (settlement_id, group_id)]  # fmt: skip
+    assert len(items) == 1, [i.reason for i in seller.review()]
+    reason = items[0].reason
+    assert f"'MysteryCharge' {odd['transactionId']}" in reason
+    assert '[transaction_types] book_by_breakdowns = ["MysteryCharge"]' in reason
+    assert not [
+        d for d in seller.documents(DocumentKind.JOURNAL) if d.amazon_source_id == settlement_id
+    ]
+    assert row["status"] == "not_posted"
+    causes = row["invariants"]["journal_total"]["causes"]
+    assert any("MysteryCharge" in cause and "journal held for review" in cause for cause in causes)
+    assert items[0].id in row["review_items"]
+    # Known non-reversal types (the other ServiceFees, Transfers...) still book: every other
+    # Closed settlement has its journal.
+    posted = {d.amazon_source_id for d in seller.documents(DocumentKind.JOURNAL)}
+    others = [r for r in report.reconciliation if r["group_id"] != group_id]
+    assert others
+    assert all(str(r["settlement_id"]) in posted for r in others)
+
+    # The finance team decides it is a charge between Amazon and them (spelled their way).
+    charges = seller.workdir / "charges.toml"
+    charges.write_text(
+        charges.read_text(encoding="utf-8")
+        + '\n[transaction_types]\nbook_by_breakdowns = ["Mystery Charge"]\n',
+        encoding="utf-8",
+    )
+    second = seller.sync()
+
+    (journal,) = [
+        d for d in seller.documents(DocumentKind.JOURNAL) if d.amazon_source_id == settlement_id
+    ]
+    assert journal.state is DocumentState.POSTED
+    assert not [i for i in seller.review() if i.subject_amazon_id in (settlement_id, group_id)]
+    (after,) = [r for r in second.reconciliation if r["group_id"] == group_id]
+    assert after["status"] != "not_posted"
+    assert not any("journal held" in note for note in after["notes"])

@@ -38,6 +38,7 @@ from ml_connector.flow.mapping.config import (
     RevenueRuleConfig,
 )
 from ml_connector.flow.mapping.errors import MappingError
+from ml_connector.flow.normalize.settlements import REVERSAL_TYPES
 from ml_connector.input_files import (
     CHARGE_MAPPING,
     InputFileError,
@@ -95,6 +96,11 @@ class MarketplaceVat:
 
     rule: VatRule
     categories: Mapping[str, VatRule]
+
+
+def fold_type(kind: str) -> str:
+    """A transaction type as compared: `A-to-z Guarantee Claim` → `atozguaranteeclaim`."""
+    return "".join(ch for ch in kind.casefold() if ch.isalnum())
 
 
 def category_key(category: str) -> str:
@@ -256,6 +262,16 @@ class ChargeMapping:
                 return rule
         return None
 
+    def books_by_breakdowns(self, transaction_type: str | None) -> bool:
+        """Whether ``[transaction_types] book_by_breakdowns`` lists this Finances transaction
+        type (compared without case, spaces, hyphens or underscores, as Amazon's types are)."""
+        if transaction_type is None:
+            return False
+        wanted = fold_type(transaction_type)
+        return any(
+            fold_type(kind) == wanted for kind in self.file.transaction_types.book_by_breakdowns
+        )
+
     def customer(self, marketplace_id: str) -> CustomerRef | None:
         config = self.file.customers.get(marketplace_id)
         if config is None:
@@ -387,6 +403,12 @@ def parse_mapping(data: Mapping[str, Any], source: str) -> ChargeMapping:
         if value is not None:
             check(f"accounts.{name}", "account", value)
     vat = _vat_rules(model, source, problems)
+    for index, kind in enumerate(model.transaction_types.book_by_breakdowns):
+        if fold_type(kind) in REVERSAL_TYPES:
+            problems.append(
+                f"{source}: transaction_types.book_by_breakdowns.{index}: {kind!r} gives order "
+                "money back to the buyer: it always gets a credit memo, never only a journal line"
+            )
 
     targets: dict[str, LeafTarget] = {}
     seen: dict[KeyPath, str] = {}

@@ -162,6 +162,25 @@ class RevenueRuleConfig(_Strict):
     accounting_rule_duration: int | None = Field(default=None, ge=1, le=999)
 
 
+class TransactionTypesConfig(_Strict):
+    """Finances transaction types a person decided about (docs/mapping.md, [transaction_types]).
+
+    ``book_by_breakdowns``: types the product does not know that are money between Amazon and
+    the seller (a fee, a charge, a credit): their settlement journal books them by their
+    breakdowns through the charge mapping, and no credit memo is made for them.
+    """
+
+    book_by_breakdowns: list[str] = Field(default_factory=list)
+
+    @field_validator("book_by_breakdowns")
+    @classmethod
+    def _named(cls, value: list[str]) -> list[str]:
+        for kind in value:
+            if not any(ch.isalnum() for ch in kind):
+                raise ValueError(f"{kind!r} names no transaction type")
+        return value
+
+
 class MappingFile(_Strict):
     chart: ChartConfig
     cost_centers: CostCentersConfig
@@ -174,3 +193,4 @@ class MappingFile(_Strict):
     vat: dict[str, VatConfig] = Field(default_factory=dict)
     # By catalog category: an accounting rule that replaces the connection's for its SKUs.
     revenue_rules: dict[str, RevenueRuleConfig] = Field(default_factory=dict)
+    transaction_types: TransactionTypesConfig = Field(default_factory=TransactionTypesConfig)

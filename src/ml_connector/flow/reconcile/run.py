@@ -211,6 +211,8 @@ def reconcile_connection(
             for order_id in outcome.held_orders:
                 paid_in.setdefault(order_id, []).append(str(settlement.settlement_id))
             summary: dict[str, Any] = outcome.to_json()
+            if doc is None:
+                _journal_waits(summary, items, (str(settlement.settlement_id), row.amazon_id))
             summary.setdefault("settlement_id", str(settlement.settlement_id))
             summary["group_id"] = row.amazon_id
             results.append(summary)
@@ -244,6 +246,25 @@ def _settlement_books(
         )
         out[order_id] = replace(order, review=order.review + extra) if extra else order
     return out
+
+
+def _journal_waits(
+    summary: dict[str, Any], items: Mapping[str, list[ReviewItem]], subjects: tuple[str, ...]
+) -> None:
+    """A settlement whose journal is held says why: the journal's open review items (a type
+    the product does not know, an unmapped breakdown) become its journal-total causes."""
+    waiting = {item.id: item for subject in subjects for item in items.get(subject, ())}
+    if not waiting:
+        return
+    causes = [
+        f"journal held for review: review item {item.id} ({item.kind.value}): {item.reason}"
+        for item in waiting.values()
+    ]
+    summary["notes"] = [*summary.get("notes", []), *causes]
+    journal_total = (summary.get("invariants") or {}).get("journal_total")
+    if isinstance(journal_total, dict):
+        journal_total["causes"] = causes
+    summary["review_items"] = sorted({*summary.get("review_items", []), *waiting})
 
 
 def _has_id(payload: Any) -> bool:
