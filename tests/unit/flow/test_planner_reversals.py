@@ -231,3 +231,111 @@ def test_an_unknown_type_naming_no_order_holds_its_settlements_journal_until_lis
     (after,) = [r for r in second.reconciliation if r["group_id"] == group_id]
     assert after["status"] != "not_posted"
     assert not any("journal held" in note for note in after["notes"])
+
+
+def _find_leaf(nodes: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    for node in nodes:
+        children = node.get("breakdowns") or []
+        if node["breakdownType"] == name and not children:
+            return node
+        found = _find_leaf(children, name)
+        if found is not None:
+            return found
+    return None
+
+
+def _leaf(nodes: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    found = _find_leaf(nodes, name)
+    assert found is not None, name
+    return found
+
+
+def _resum(nodes: list[dict[str, Any]]) -> Decimal:
+    """Each parent breakdown is the sum of its children again; returns the nodes' sum."""
+    for node in nodes:
+        if node.get("breakdowns"):
+            node["breakdownAmount"]["currencyAmount"] = _resum(node["breakdowns"])
+    return sum((Decimal(str(n["breakdownAmount"]["currencyAmount"])) for n in nodes), Decimal(0))
+
+
+def _full_refund(seller: Seller) -> dict[str, Any]:
+    """A Refund of one order of one SKU with a principal and a sale tax leaf."""
+    return next(
+        t
+        for t in seller.world.transactions
+        if t.get("transactionType") == "Refund"
+        and len(t["items"]) == 1
+        and _find_leaf(t["items"][0]["breakdowns"], "Tax") is not None
+    )
+
+
+def test_a_chargeback_reverses_the_invoice_like_a_refund(sim_seller: Factory) -> None:
+    seller = sim_seller(orders=40)
+    seller.write_mapping()
+    chargeback = _full_refund(seller)
+    chargeback["transactionType"] = "Chargeback"
+    chargeback["description"] = "Chargeback Refund"
+    order_id = _order_of(chargeback)
+    refund_id = next(
+        r["relatedIdentifierValue"]
+        for r in chargeback["relatedIdentifiers"]
+        if r["relatedIdentifierName"] == "REFUND_ID"
+    )
+    item = chargeback["items"][0]["breakdowns"]
+    principal = Decimal(str(_leaf(item, "ProductCharges")["breakdownAmount"]["currencyAmount"]))
+    tax = Decimal(str(_leaf(item, "Tax")["breakdownAmount"]["currencyAmount"]))
+
+    seller.sync()
+
+    (memo_doc,) = _memos(seller, order_id)
+    assert memo_doc.state is DocumentState.POSTED
+    memo = load_credit_memo(memo_doc.payload)
+    assert memo.refund_transaction_id == chargeback["transactionId"]
+    assert memo.reason == f"Amazon chargeback {refund_id}"
+    # What the buyer got back: the principal and its tax, on the invoice's own lines.
+    assert sorted((ln.kind.value, ln.amount) for ln in memo.lines) == sorted(
+        [("item", principal), ("facilitator_tax", tax)]
+    )
+    assert not [i for i in seller.review() if i.subject_amazon_id in (order_id, memo.key)]
+
+
+def test_a_partial_a_to_z_claim_credits_only_what_it_gives_back(sim_seller: Factory) -> None:
+    seller = sim_seller(orders=40)
+    seller.write_mapping()
+    claim = _full_refund(seller)
+    claim["transactionType"] = "GuaranteeClaim"
+    claim["description"] = "A-to-z Guarantee Claim"
+    order_id = _order_of(claim)
+    before = Decimal(str(claim["totalAmount"]["currencyAmount"]))
+    # Amazon grants the buyer 10.00 of the principal and its 0.89 of tax; fees untouched.
+    for tree in (claim["items"][0]["breakdowns"], claim["breakdowns"]):
+        _leaf(tree, "ProductCharges")["breakdownAmount"]["currencyAmount"] = Decimal("-10.00")
+        _leaf(tree, "Tax")["breakdownAmount"]["currencyAmount"] = Decimal("-0.89")
+        withheld = _leaf(tree, "MarketplaceFacilitatorTax-Principal")
+        withheld["breakdownAmount"]["currencyAmount"] = Decimal("0.89")
+        after = _resum(tree)
+    claim["totalAmount"]["currencyAmount"] = after
+    claim["items"][0]["totalAmount"]["currencyAmount"] = after
+    group = next(g for g in seller.world.groups if g["FinancialEventGroupId"] == _group_of(claim))
+    group["OriginalTotal"]["CurrencyAmount"] = (
+        Decimal(str(group["OriginalTotal"]["CurrencyAmount"])) - before + after
+    )
+
+    seller.sync()
+
+    (memo_doc,) = _memos(seller, order_id)
+    assert memo_doc.state is DocumentState.POSTED
+    memo = load_credit_memo(memo_doc.payload)
+    assert memo.refund_transaction_id == claim["transactionId"]
+    assert memo.reason.startswith("Amazon A-to-z guarantee claim ")
+    assert sorted((ln.kind.value, ln.amount) for ln in memo.lines) == [
+        ("facilitator_tax", Decimal("-0.89")),
+        ("item", Decimal("-10.00")),
+    ]
+    assert memo.total == Decimal("-10.89")
+    (invoice,) = [
+        d for d in seller.documents(DocumentKind.INVOICE) if d.amazon_source_id == order_id
+    ]
+    # The invoice stays open by the rest: the claim is not taken for a full reversal.
+    assert load_invoice(invoice.payload).total + memo.total > 0
+    assert not [i for i in seller.review() if i.subject_amazon_id == order_id]

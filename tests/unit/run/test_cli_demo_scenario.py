@@ -14,8 +14,11 @@ from typing import Any
 
 from typer.testing import CliRunner
 
+from ml_connector.flow.post.codec import load_journal
 from ml_connector.run.cli import app
 from ml_connector.run.demo import example_file
+from ml_connector.store import DocumentKind, DocumentState, list_documents
+from ml_connector.store.db import make_engine, make_sessionmaker
 from ml_connector_sim.amazon import GeneratorParams, generate_world
 from ml_connector_sim.amazon.scenario import save_scenario
 
@@ -82,3 +85,26 @@ def test_charges_option_takes_the_fee_mapping(tmp_path: Path) -> None:
     copied = (keep / "charges.toml").read_text(encoding="utf-8")
     assert 'label = "Our commission label"' in copied
     assert "added by the demo" not in copied, "a given mapping is used as written"
+    # The given mapping is the one the books were made with: its label is on the commission
+    # line (account 61000) of the journals Oracle accepted.
+    engine = make_engine(f"sqlite:///{keep / 'ml-connector.db'}")
+    try:
+        with make_sessionmaker(engine)() as session:
+            journals = [
+                load_journal(doc.payload)
+                for doc in list_documents(session, kind=DocumentKind.JOURNAL)
+                if doc.state is DocumentState.POSTED
+            ]
+    finally:
+        engine.dispose()
+    commission = [
+        line
+        for journal in journals
+        for line in journal.lines
+        if str(line.account).endswith(".61000")
+    ]
+    assert commission
+    assert {line.description for line in commission} == {"Our commission label"}
+    assert not any(
+        line.description == "Amazon commission" for journal in journals for line in journal.lines
+    )

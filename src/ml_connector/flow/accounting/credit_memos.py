@@ -6,7 +6,9 @@ invoice's own accounts per SKU and line kind (so it reverses exactly what was bo
 An invoice whose VAT the connector split from tax-inclusive prices (lines with a `tax_rate`) is
 typically refunded with gross amounts and no `Tax` leaf: each such amount is split again by the
 invoice line's rate, with the invoice's rounding (`invoices.vat_in`), the net to that line and
-the VAT to the SKU's VAT line, so the memo still totals Amazon's refund. A refund that does carry
+the VAT to the SKU's VAT line, so the memo still totals Amazon's refund; the refund that
+completes the SKU's lines takes exactly what is left on each, so partial refunds never leave a
+cent of revenue or VAT behind (`_take_what_is_left`). A refund that does carry
 a tax leaf for the SKU is taken as Amazon gives it. Memo lines carry the invoice line's rate, tax
 classification code and tax-inclusive flag.
 """
