@@ -12,6 +12,8 @@ from ml_connector.flow.extract.settled_orders import (
     pull_settled_orders,
     settled_orders_missing,
 )
+from ml_connector.remote.amazon.models.base import read_record
+from ml_connector.remote.amazon.models.orders import Order
 from ml_connector.remote.amazon.orders import OrdersApi
 from ml_connector.store import (
     RawKind,
@@ -94,3 +96,54 @@ def test_an_order_amazon_does_not_return_is_in_review_and_not_asked_again(
     assert [i.kind for i in items] == [ReviewKind.INVALID_DATA]
     assert "T-GHOST" in items[0].reason
     assert "does not return the order" in items[0].reason
+
+
+def test_an_order_returned_without_its_id_is_stored_under_the_asked_id_and_held(
+    sim_seller: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What getOrder returns is read like a listed record: an order the typed view cannot take
+    (no orderId) is kept under the id we asked for and waits in review; the cycle goes on."""
+    seller = sim_seller(orders=20)
+    seller.extract_and_plan(plan=False)
+    with seller.rt.sessions() as session, session.begin():
+        rows = list_raw_records(session, seller.connection_id, RawKind.TRANSACTION)
+        settled = sorted(
+            ident["relatedIdentifierValue"]
+            for row in rows
+            for ident in row.payload.get("relatedIdentifiers") or ()
+            if ident.get("relatedIdentifierName") == "ORDER_ID"
+        )
+        victim = settled[0]
+        delete_raw_records(session, seller.connection_id, RawKind.ORDER, [victim])
+    get_order = OrdersApi.get_order
+
+    def without_id(api: OrdersApi, order_id: str, **kwargs: Any) -> Any:
+        record = get_order(api, order_id, **kwargs)
+        raw = {k: v for k, v in record.raw.items() if k != "orderId"}
+        return read_record(Order, raw)
+
+    monkeypatch.setattr(OrdersApi, "get_order", without_id)
+    with seller.connect() as ctx:
+        summary = pull_settled_orders(seller.rt.sessions, ctx.id, ctx.amazon, now=seller.rt.clock())
+    assert summary.new == {"order": 1}
+    seller.extract_and_plan()
+    with seller.rt.sessions() as session:
+        items = [
+            i
+            for i in list_review_items(session, connection_id=seller.connection_id)
+            if i.subject_amazon_id == victim
+        ]
+    assert [(i.kind, i.details.get("field")) for i in items] == [
+        (ReviewKind.INVALID_DATA, "orderId")
+    ]
+
+
+def test_get_order_reads_an_order_the_model_cannot_take_without_raising() -> None:
+    class Requestor:
+        def call(self, *args: Any, **kwargs: Any) -> Any:
+            return {"order": {"createdTime": "2026-11-01T00:00:00Z"}}
+
+    record = OrdersApi(Requestor()).get_order("111-0000000-0000000")  # type: ignore[arg-type]
+    assert record.raw == {"createdTime": "2026-11-01T00:00:00Z"}
+    assert record.problem is not None
+    assert record.problem.startswith("orderId")
