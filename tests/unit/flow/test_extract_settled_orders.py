@@ -147,3 +147,21 @@ def test_get_order_reads_an_order_the_model_cannot_take_without_raising() -> Non
     assert record.raw == {"createdTime": "2026-11-01T00:00:00Z"}
     assert record.problem is not None
     assert record.problem.startswith("orderId")
+
+
+def test_identifiers_of_any_shape_are_read_without_failing(sim_seller: Factory) -> None:
+    seller = sim_seller(orders=5)
+    shapes: list[Any] = [
+        None,
+        [None],
+        [{"relatedIdentifierName": "ORDER_ID"}],
+        [{"relatedIdentifierName": "ORDER_ID", "relatedIdentifierValue": 7}],
+        [{"relatedIdentifierName": "ORDER_ID", "relatedIdentifierValue": "  "}],
+        "ORDER_ID",
+    ]
+    with seller.rt.sessions() as session, session.begin():
+        for n, identifiers in enumerate(shapes):
+            payload = {"transactionId": f"T-{n}", "relatedIdentifiers": identifiers}
+            upsert_raw_record(session, seller.connection_id, RawKind.TRANSACTION, f"T-{n}", payload)
+    with seller.rt.sessions() as session:
+        assert settled_orders_missing(session, seller.connection_id) == {}

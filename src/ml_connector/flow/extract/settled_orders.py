@@ -45,8 +45,10 @@ DEFAULT_LIMIT = 200
 def _identifier(payload: object, name: str) -> str | None:
     identifiers = payload.get("relatedIdentifiers") if isinstance(payload, dict) else None
     for ident in identifiers if isinstance(identifiers, list) else ():
-        value = ident.get("relatedIdentifierValue") if isinstance(ident, dict) else None
-        if ident.get("relatedIdentifierName") == name and isinstance(value, str) and value:
+        if not isinstance(ident, dict):  # any shape may come: a null entry is not an id
+            continue
+        value = ident.get("relatedIdentifierValue")
+        if ident.get("relatedIdentifierName") == name and isinstance(value, str) and value.strip():
             return value.strip()
     return None
 
