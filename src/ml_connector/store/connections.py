@@ -7,6 +7,7 @@ are re-exported here, where the rest of the code has always imported them from.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -127,8 +128,31 @@ def connection_config(row: ConnectionRow) -> ConnectionConfig:
     return ConnectionConfig.model_validate(data)
 
 
-SellerIdentity = tuple[str, str, str]
-"""(Amazon selling partner id, Oracle pod or base URL, Oracle business unit)."""
+@dataclass(frozen=True)
+class SellerIdentity:
+    """Whose books a configuration keeps, as far as the configuration tells.
+
+    ``seller_id`` is the selling partner id case-folded (Amazon's ids are upper case; a typed
+    lower-case one is the same seller), ``None`` when ``amazon.seller_id`` is not set;
+    ``lwa_app`` the LWA client id; ``oracle`` the pod (``pod.region``) or base URL, lower case;
+    ``business_unit`` case-folded.
+    """
+
+    seller_id: str | None
+    lwa_app: str
+    oracle: str
+    business_unit: str
+
+    def is_same_seller(self, other: SellerIdentity) -> bool:
+        """Two identities keep the same books: same Oracle and business unit, and the same
+        selling partner id, or (when either has none) the same LWA app, since then nothing
+        tells the two apart and their documents' idempotency keys would collide."""
+        if (self.oracle, self.business_unit) != (other.oracle, other.business_unit):
+            return False
+        if self.seller_id is not None and other.seller_id is not None:
+            return self.seller_id == other.seller_id
+        return self.lwa_app == other.lwa_app
+
 
 # States in which a document may be on its way into Oracle or will be sent again by itself.
 IN_FLIGHT = (DocumentState.SENDING, DocumentState.WAITING, DocumentState.RETRY)
@@ -138,12 +162,17 @@ def seller_identity(config: ConnectionConfig) -> SellerIdentity:
     """Whose books a configuration keeps: documents and idempotency keys belong to this, so two
     connections with the same identity would post the same documents twice (or collide)."""
     oracle = config.oracle
-    where = (oracle.base_url or f"{oracle.pod}.{oracle.region}").rstrip("/").lower()
+    where = (oracle.base_url or f"{oracle.pod}.{oracle.region}").strip().rstrip("/").lower()
     amazon = config.amazon
     # Without a selling partner id, the LWA app stands for the seller (one app per seller is
     # the common case; an integrator with one app for many sellers sets amazon.seller_id).
-    seller = amazon.seller_id if amazon.seller_id != "default" else f"app {amazon.lwa_client_id}"
-    return (seller, where, oracle.business_unit.strip().casefold())
+    seller_id = amazon.seller_id.strip().casefold()
+    return SellerIdentity(
+        seller_id=None if seller_id == "default" else seller_id,
+        lwa_app=amazon.lwa_client_id.strip(),
+        oracle=where,
+        business_unit=oracle.business_unit.strip().casefold(),
+    )
 
 
 def _stored_identity(row: ConnectionRow) -> SellerIdentity | None:
@@ -156,10 +185,14 @@ def _stored_identity(row: ConnectionRow) -> SellerIdentity | None:
 def find_same_seller(
     session: Session, config: ConnectionConfig, *, exclude_id: int | None = None
 ) -> ConnectionRow | None:
-    """The connection (removed ones included) that already keeps this seller's books."""
+    """The connection (removed ones included) that already keeps this seller's books
+    (``SellerIdentity.is_same_seller``), or None."""
     wanted = seller_identity(config)
     for row in list_connections(session, include_removed=True):
-        if row.id == exclude_id or _stored_identity(row) != wanted:
+        if row.id == exclude_id:
+            continue
+        stored = _stored_identity(row)
+        if stored is None or not stored.is_same_seller(wanted):
             continue
         # A removed connection still owns the seller while it keeps the seller's documents.
         if row.removed_at is None or has_documents(session, row.id):

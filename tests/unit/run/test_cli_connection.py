@@ -236,10 +236,12 @@ def test_duplicate_name_and_unknown_region_are_refused(home: Path, config_file: 
     again = _add(config_file)
     assert again.exit_code == 2
     assert "already exists" in again.stderr
-    # Another seller (its own selling partner id), so only the region is wrong.
+    # Another seller (its own LWA app), so only the region is wrong.
     other = config_file.with_name("other.toml")
     other.write_text(
-        config_file.read_text().replace("[oracle]", 'seller_id = "A2OTHER"\n\n[oracle]')
+        config_file.read_text().replace(
+            "amzn1.application-oa2-client.test", "amzn1.application-oa2-client.other"
+        )
     )
     region = _add(other, "--refresh-token-env", "EU=T_NA", name="other")
     assert region.exit_code == 2

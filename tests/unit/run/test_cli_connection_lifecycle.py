@@ -98,9 +98,41 @@ def test_second_connection_for_the_same_seller_is_refused_naming_the_first(
     assert "US1 Business Unit" in second.stderr
     assert "connection update acme" in second.stderr
     assert "Traceback" not in second.output
-    # A different selling partner id is another seller: accepted.
+
+
+def test_seller_id_on_one_side_only_is_still_the_same_seller(home: Path, tmp_path: Path) -> None:
+    # Verifier of issue 11: the second connection was accepted, then `sync` failed with
+    # "idempotency key 'inv:…' already belongs to invoice #1".
+    assert _add(_config(tmp_path)).exit_code == 0
+    named = _config(tmp_path, "named.toml", extra_amazon='seller_id = "A2OTHERSELLER"')
+    second = _add(named, name="acme-2")
+    assert second.exit_code == 2
+    assert "connection 'acme' already keeps the books" in second.stderr
+    assert "amzn1.application-oa2-client.test" in second.stderr
+    assert "set amazon.seller_id in both" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1
+
+
+def test_seller_ids_compare_case_insensitively(home: Path, tmp_path: Path) -> None:
+    upper = _config(tmp_path, "upper.toml", extra_amazon='seller_id = "A2SELLER"')
+    assert _add(upper).exit_code == 0
+    lower = _config(tmp_path, "lower.toml", extra_amazon='seller_id = "a2seller"')
+    second = _add(lower, name="acme-2")
+    assert second.exit_code == 2
+    assert "connection 'acme' already keeps the books of Amazon seller 'A2SELLER'" in (
+        second.stderr
+    )
+
+
+def test_one_lwa_app_for_several_sellers_each_with_its_seller_id(
+    home: Path, tmp_path: Path
+) -> None:
+    # The integrator's case: one app, the sellers told apart by their selling partner ids.
+    first = _config(tmp_path, "first.toml", extra_amazon='seller_id = "A1FIRSTSELLER"')
+    assert _add(first).exit_code == 0
     other = _config(tmp_path, "other.toml", extra_amazon='seller_id = "A2OTHERSELLER"')
-    assert _add(other, name="other").exit_code == 0
+    result = _add(other, name="other")
+    assert result.exit_code == 0, result.output
 
 
 def test_duplicate_name_points_to_update_and_set_secret(home: Path, tmp_path: Path) -> None:
@@ -209,12 +241,19 @@ def test_update_refuses_a_change_of_business_unit_with_documents_unless_forced(
 
 
 def test_update_cannot_make_two_connections_one_seller(home: Path, tmp_path: Path) -> None:
-    assert _add(_config(tmp_path)).exit_code == 0
+    first = _config(tmp_path, "first.toml", extra_amazon='seller_id = "A1FIRSTSELLER"')
+    assert _add(first).exit_code == 0
     other = _config(tmp_path, "other.toml", extra_amazon='seller_id = "A2OTHERSELLER"')
     assert _add(other, name="other").exit_code == 0
+    result = _cli("connection", "update", "other", "--config", str(first))
+    assert result.exit_code == 2
+    assert "connection 'acme' already keeps the books" in result.stderr
+    # Dropping the seller id leaves only the LWA app, which acme's seller uses too.
     result = _cli("connection", "update", "other", "--config", str(_config(tmp_path)))
     assert result.exit_code == 2
     assert "connection 'acme' already keeps the books" in result.stderr
+    assert "'other' sets no amazon.seller_id" not in result.stderr
+    assert "this configuration sets no amazon.seller_id" in result.stderr
 
 
 def test_rename_keeps_documents_and_audit(home: Path, tmp_path: Path) -> None:

@@ -171,11 +171,22 @@ def _name_taken(row: ConnectionRow) -> str:
 
 def _same_seller(row: ConnectionRow, config: ConnectionConfig) -> str:
     amazon = config.amazon
-    seller = (
-        f"Amazon seller {amazon.seller_id!r}"
-        if amazon.seller_id != "default"
-        else f"the Amazon seller of LWA app {amazon.lwa_client_id!r} (no amazon.seller_id)"
-    )
+    first = connection_config(row).amazon
+    both_named = "default" not in (amazon.seller_id, first.seller_id)
+    if both_named:
+        seller = f"Amazon seller {first.seller_id!r}"
+        hint = " (a different seller needs its own amazon.seller_id)"
+    else:
+        # One side without a selling partner id: only the LWA app tells whose books these are.
+        unnamed = "this configuration" if amazon.seller_id == "default" else f"{row.name!r}"
+        seller = (
+            f"the Amazon seller of LWA app {amazon.lwa_client_id!r} ({unnamed} sets no "
+            "amazon.seller_id)"
+        )
+        hint = (
+            " (if these are two sellers of one LWA app, set amazon.seller_id in both, "
+            f"`connection update {row.name}` first)"
+        )
     bu = config.oracle.business_unit
     removed = " (removed with its history kept)" if row.removed_at is not None else ""
     return (
@@ -184,7 +195,7 @@ def _same_seller(row: ConnectionRow, config: ConnectionConfig) -> str:
         f"again. Change that one instead: `ml-connector connection update {row.name} --config "
         f"FILE`, `connection set-secret {row.name}`"
         + (f" (after `connection restore {row.name}`)" if removed else "")
-        + " (a different seller needs its own amazon.seller_id)"
+        + hint
     )
 
 
