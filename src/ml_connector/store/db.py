@@ -13,9 +13,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ml_connector.store.columns import dump_json
+from ml_connector.store.errors import DatabaseUrlError
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -33,6 +35,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
 # Any constant works; it only has to be the same in every worker that migrates at start-up.
 _MIGRATION_LOCK_ID = 0x6D6C_6301
+_SUPPORTED = "supported: sqlite:///PATH (the default) and postgresql://USER@HOST/DATABASE"
 
 
 def sqlite_url(path: Path) -> URL:
@@ -41,8 +44,21 @@ def sqlite_url(path: Path) -> URL:
 
 
 def normalize_url(url: str | URL) -> URL:
-    """Pick the installed driver: plain ``postgresql://`` means psycopg 3, not psycopg2."""
-    parsed = make_url(url)
+    """Pick the installed driver: plain ``postgresql://`` means psycopg 3, not psycopg2.
+
+    Raises ``DatabaseUrlError`` (one line, never the password) for text that is not a URL or a
+    URL of another database than SQLite or PostgreSQL.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # The text itself is not repeated: it may hold a password.
+        raise DatabaseUrlError(f"the database URL is not a URL ({_SUPPORTED})") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql", "postgres"):
+        raise DatabaseUrlError(
+            f"the database URL {parsed.render_as_string(hide_password=True)!r} is for "
+            f"{parsed.get_backend_name()!r}, which ml-connector does not support ({_SUPPORTED})"
+        )
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername == "sqlite":
@@ -63,14 +79,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
-    """An engine with the pragmas and JSON handling the store relies on."""
+    """An engine with the pragmas and JSON handling the store relies on.
+
+    Raises ``DatabaseUrlError`` for a URL the store cannot open (``normalize_url``) or whose
+    driver is not installed; an unreachable server fails only at the first connection.
+    """
     parsed = normalize_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "json_serializer": dump_json}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
     else:
         kwargs["pool_pre_ping"] = True
-    engine = create_engine(parsed, **kwargs)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:  # e.g. postgresql+psycopg2://
+        raise DatabaseUrlError(
+            f"the database URL {parsed.render_as_string(hide_password=True)!r} names the driver "
+            f"{parsed.get_driver_name()!r}, which is not installed ({exc}; {_SUPPORTED})"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -11,6 +11,7 @@ __all__ = [
     "AuditRefusedError",
     "BindingConflictError",
     "CursorRewindError",
+    "DatabaseUrlError",
     "IdempotencyConflictError",
     "IllegalTransitionError",
     "InsecureKeyFileError",
@@ -57,6 +58,10 @@ class LeaseLostError(StoreError):
 
 class AuditRefusedError(StoreError):
     """The audit trail is append-only and never stores anything that looks like a secret."""
+
+
+class DatabaseUrlError(ConfigError):
+    """The database URL is not one the store can open (not a URL, or not SQLite/PostgreSQL)."""
 
 
 class MasterKeyError(ConfigError):

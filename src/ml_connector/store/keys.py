@@ -131,7 +131,10 @@ def load_master_key(
     env = os.environ if environ is None else environ
     from_env = env.get(KEY_ENV_VAR, "").strip()
     if from_env:
-        return MasterKey.from_text(from_env)
+        try:
+            return MasterKey.from_text(from_env)
+        except MasterKeyError as exc:  # say where the bad key came from, as for a key file
+            raise MasterKeyError(f"{KEY_ENV_VAR}: {exc}") from None
     if key_file is None:
         raise MasterKeyError(
             f"no master key: set {KEY_ENV_VAR} or create a key file "

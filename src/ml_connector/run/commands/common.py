@@ -56,6 +56,7 @@ from ml_connector.observability import configure_logging
 from ml_connector.remote.explain import describe_failure
 from ml_connector.remote.http.redact import default_redactor
 from ml_connector.store import KEY_ENV_VAR, NotFoundInStoreError
+from ml_connector.store.db import normalize_url
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -247,7 +248,7 @@ def runtime(ctx: typer.Context, *, require_key: bool = False) -> Iterator[Runtim
     """The store for this invocation, closed when the command ends."""
     options = global_options(ctx)
     url = options.database_url or default_database_url()
-    parsed = make_url(url)
+    parsed = normalize_url(url)  # a URL the store cannot open: one line, exit 2
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         database = Path(str(parsed.database))
         if not database.is_file():
@@ -401,8 +402,10 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             sentence = describe_failure(exc, connection=named)
             _fail_after(exc, sentence, FAILURE_EXIT)
         except OperationalError as exc:
-            # The driver's own text names host and database, never the password.
-            _fail_after(exc, f"cannot use the database: {exc.orig}", FAILURE_EXIT)
+            # The driver's own text names host and database, never the password; libpq puts
+            # its hint on a second line, which would break the one-line rule.
+            reason = "; ".join(line.strip() for line in str(exc.orig).splitlines() if line.strip())
+            _fail_after(exc, f"cannot use the database: {reason}", FAILURE_EXIT)
         except Exception as exc:
             detail = str(exc).splitlines()[0][:300] if str(exc) else ""
             _fail_after(
