@@ -27,6 +27,7 @@ __all__ = [
     "MappingFiles",
     "OracleSettings",
     "marketplace_problem",
+    "normalized_marketplace_id",
     "taken_from",
 ]
 
@@ -44,8 +45,9 @@ class AmazonSettings(FrozenSettings):
     marketplace_ids: list[NonEmpty] = Field(
         min_length=1,
         description="Amazon marketplace ids to sync (table below), each in one of `regions` "
-        "and with an Oracle customer in the charge mapping's `[customers]`; a country code, a "
-        "name such as `amazon.com` or an unknown id is refused.",
+        "and with an Oracle customer in the charge mapping's `[customers]`; read without "
+        "surrounding spaces and in Amazon's upper case (`atvpdkikx0der` is `ATVPDKIKX0DER`, "
+        "with a note); a country code, a name such as `amazon.com` or an unknown id is refused.",
     )
     seller_id: NonEmpty = Field(
         default="default",
@@ -77,6 +79,15 @@ class AmazonSettings(FrozenSettings):
         description="Multiplier of Amazon's published usage plans: 1 for Amazon; a simulator "
         "started with `--time-scale N` takes N.",
     )
+
+    @field_validator("marketplace_ids", mode="before")
+    @classmethod
+    def _spelt_as_amazon_does(cls, value: Any) -> Any:
+        # Read as Amazon spells the id: a pasted " A2EUQ1WTGCTBG2" or a typed "atvpdkikx0der"
+        # would otherwise miss the mapping's [customers.<id>] table and Amazon's filters.
+        if not isinstance(value, list):
+            return value
+        return [normalized_marketplace_id(v) if isinstance(v, str) else v for v in value]
 
     @field_validator("marketplace_ids")
     @classmethod
@@ -202,6 +213,16 @@ class ConnectionConfig(FrozenSettings):
     accounting: AccountingSettings = Field(default_factory=AccountingSettings)
 
 
+def normalized_marketplace_id(text: str) -> str:
+    """``text`` without surrounding spaces, and in upper case when that is a marketplace id of
+    the table (Amazon's ids are upper case); anything else unchanged, for the checks to refuse."""
+    stripped = text.strip()
+    known = marketplace(stripped.upper())
+    if known is not None and known.marketplace_id == stripped.upper():
+        return known.marketplace_id
+    return stripped
+
+
 def marketplace_problem(marketplace_id: str, regions: Collection[str] | None) -> str | None:
     """Why a configured marketplace id cannot be synced, in words naming the fix; None if it can.
 
@@ -219,6 +240,11 @@ def marketplace_problem(marketplace_id: str, regions: Collection[str] | None) ->
             f"marketplace {text!r} ({known.name}) is in region {known.region}, but amazon.regions "
             f"is {list(regions)} (no refresh token for it): add {str(known.region)!r} to "
             "amazon.regions or remove the marketplace"
+        )
+    if known is not None and known.marketplace_id == text.upper():
+        return (
+            f"{text!r} is {known.name}'s marketplace id in the wrong case: write "
+            f"{known.marketplace_id!r}"
         )
     if known is not None:
         return (
@@ -248,10 +274,20 @@ def marketplace_problem(marketplace_id: str, regions: Collection[str] | None) ->
 def taken_from(raw: Any, config: ConnectionConfig) -> list[str]:
     """What validation read differently from what the file says, one sentence per setting
     (a pasted pod address, another form of the identity domain), for `add` and `update`."""
+    said: list[str] = []
+    amazon = raw.get("amazon") if isinstance(raw, dict) else None
+    given_ids = amazon.get("marketplace_ids") if isinstance(amazon, dict) else None
+    if isinstance(given_ids, list):
+        for given, taken in zip(given_ids, config.amazon.marketplace_ids, strict=False):
+            if isinstance(given, str) and given != taken:
+                known = marketplace(taken)
+                said.append(
+                    f"amazon.marketplace_ids: read {given!r} as {taken!r}"
+                    + (f" ({known.name})" if known is not None else "")
+                )
     oracle = raw.get("oracle") if isinstance(raw, dict) else None
     if not isinstance(oracle, dict):
-        return []
-    said: list[str] = []
+        return said
     pod = oracle.get("pod")
     if isinstance(pod, str) and pod != config.oracle.pod:
         said.append(
