@@ -47,6 +47,7 @@ from ml_connector.input_files import InputFileError
 from ml_connector.observability import Metrics
 from ml_connector.observability import metrics as default_metrics
 from ml_connector.pipeline import Busy, SyncReport, run_cycle
+from ml_connector.remote.explain import describe_failure
 from ml_connector.remote.http.redact import default_redactor
 from ml_connector.run.metrics import audit_mark, document_outcomes, metrics_server
 from ml_connector.store import (
@@ -140,6 +141,8 @@ class Scheduler:
         self._warn = warn
         self._failing: dict[str, _Failing] = {}
         self._key_problem: str | None = None
+        #: `run --once`: a failure is said without a "next try" that will never come.
+        self._once = False
 
     def install_signal_handlers(self) -> None:
         def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -218,6 +221,7 @@ class Scheduler:
     def loop(
         self, *, once: bool = False, on_report: Callable[[SyncReport], None] | None = None
     ) -> None:
+        self._once = once
         while not self._stop.is_set():
             self.tick(on_report)
             if once:
@@ -277,11 +281,12 @@ class Scheduler:
         self._failing[name] = _Failing(failures, retry_at)
         # A failed cycle that recorded its run also waits for its cadence: say the later time.
         next_try = max(retry_at, by_cadence)
-        message = default_redactor.text(f"{type(exc).__name__}: {exc}")
+        # The words `sync` and `connection test` use for the same failure (remote/explain.py).
+        message = default_redactor.text(describe_failure(exc, connection=name))
         _log.info("run.cycle_failed", connection=name, failures=failures, error=message)
+        later = f"; next try in {_minutes(next_try - now)}, at {next_try:%H:%M} UTC"
         self._warn(
-            f"{name}: sync failed ({failures} in a row): {message}; next try in "
-            f"{_minutes(next_try - now)}, at {next_try:%H:%M} UTC"
+            f"{name}: sync failed ({failures} in a row): {message}{'' if self._once else later}"
         )
 
     def _cadence_view(self, name: str, now: datetime) -> tuple[timedelta, datetime]:
