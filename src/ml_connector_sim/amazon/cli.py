@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 import uvicorn
+from rich.markup import escape
 
 from ml_connector_sim.amazon.app import create_app
 from ml_connector_sim.amazon.catalog import write_catalog_csv
@@ -50,8 +51,11 @@ def serve(
     print_config: bool = typer.Option(
         False,
         "--print-config",
-        help="Print the [amazon] TOML block of a connection to this simulator (its port, "
-        "marketplaces and accepted credentials) and exit without serving.",
+        # Escaped: rich would take [amazon] for markup and drop it.
+        help=escape(
+            "Print the [amazon] TOML block of a connection to this simulator (its port, "
+            "marketplaces and accepted credentials) and exit without serving."
+        ),
     ),
 ) -> None:
     """Serve an Amazon SP-API look-alike on 127.0.0.1.

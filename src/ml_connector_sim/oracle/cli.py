@@ -33,8 +33,11 @@ def serve(
     print_config: bool = typer.Option(
         False,
         "--print-config",
-        help="Print the [oracle] TOML block of a connection to this simulator (its port, the "
-        "setup's business unit, ledger, sources and types, accepted credentials) and exit.",
+        # Escaped: rich would take [oracle] for markup and drop it.
+        help=escape(
+            "Print the [oracle] TOML block of a connection to this simulator (its port, the "
+            "setup's business unit, ledger, sources and types, accepted credentials) and exit."
+        ),
     ),
 ) -> None:
     """Start the Oracle Fusion simulator (identity domain, REST, FBDI imports, ESS jobs).
@@ -50,7 +53,7 @@ def serve(
 
     Point a connection at it with oracle.base_url = "http://127.0.0.1:8100" and
     oracle.identity_domain_url = "http://127.0.0.1:8100"; --print-config prints the whole
-    [oracle] block for the port and setup given (docs/cli.md).
+    \\[oracle] block for the port and setup given (docs/cli.md).
 
     Examples:
 

@@ -8,7 +8,10 @@ some commands only.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +199,31 @@ def test_simulators_default_to_different_ports_and_say_what_they_accept() -> Non
         assert "Accepted credentials" in shown.stdout
         assert f"ml-connector sim {name}" in shown.stdout
     assert ports == {"amazon": 8600, "oracle": 8100}
+
+
+_MAIN = "from ml_connector.run.cli import main; main()"
+
+
+@pytest.mark.parametrize("via", ["ml-connector sim", "simulators' own"])
+@pytest.mark.parametrize("name", ["amazon", "oracle"])
+def test_simulator_help_shows_the_toml_table_names(via: str, name: str) -> None:
+    # Verifier of issue 11: rich took "[oracle]" for markup and showed "the whole  block".
+    if via == "ml-connector sim":  # the plugin as the console script loads it (entry point)
+        done = subprocess.run(
+            [sys.executable, "-c", _MAIN, "sim", name, "--help"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "400", "NO_COLOR": "1"},
+            timeout=60,
+            check=False,
+        )
+        code, stdout = done.returncode, done.stdout
+    else:
+        shown = runner.invoke(sim_app, [name, "--help"], terminal_width=400)
+        code, stdout = shown.exit_code, shown.stdout
+    assert code == 0, stdout
+    text = " ".join(stdout.replace("│", " ").split())
+    assert f"Print the [{name}] TOML block" in text
+    assert "the  TOML" not in stdout
+    if name == "oracle":
+        assert "prints the whole [oracle] block" in text
