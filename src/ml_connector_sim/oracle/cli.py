@@ -47,7 +47,8 @@ def serve(
 
     Accepted credentials: any non-empty client id and client secret (client_credentials, or a
     jwt-bearer assertion signed RS256 for audience https://identity.oraclecloud.com/), unless
-    --strict-auth; then only the OAuth clients of the setup file's auth.clients. The scope must
+    --strict-auth; then only the OAuth clients of the setup file's auth.clients (the default
+    setup's: client id ml-connector, client secret sim-oracle-secret). The scope must
     end with urn:opc:resource:consumer::all (or a scope the setup lists). REST also accepts
     Basic user:password under the same rule, unless the setup sets auth.allow_basic_auth false.
 

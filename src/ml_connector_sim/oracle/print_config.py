@@ -7,6 +7,7 @@ tenant setup the server was started with, so the configuration matches what it a
 from __future__ import annotations
 
 import json
+import shlex
 
 from ml_connector_sim.oracle.tenant import TenantSetup, TransactionClass
 
@@ -30,17 +31,30 @@ def connection_toml(setup: TenantSetup, *, port: int, strict_auth: bool = False)
     credit_type = next(
         t.name for t in receivables.transaction_types if t.transaction_class == TransactionClass.CM
     )
-    clients = setup.auth.clients if strict_auth or setup.auth.strict else []
-    client_id = clients[0].client_id if clients else "ml-connector"
-    secret_note = (
-        "the client secret the setup file lists for it (auth.clients)"
-        if clients
-        else "any non-empty client secret"
-    )
+    strict = strict_auth or setup.auth.strict
+    # The first registered client is the one printed, so the block works under --strict-auth too
+    # (the default setup registers ml-connector / sim-oracle-secret).
+    client = setup.auth.clients[0] if setup.auth.clients else None
+    client_id = client.client_id if client is not None else "ml-connector"
+    secret = client.client_secret.get_secret_value() if client is not None else "sim-oracle-secret"
+    if strict and client is None:
+        accepted = "none: the setup file lists no OAuth client (auth.clients)"
+    elif strict:
+        accepted = (
+            f"client id {client_id} (below) with this client secret only (the setup's "
+            "auth.clients):"
+        )
+    elif client is not None:
+        accepted = (
+            "any non-empty client id and secret; with --strict-auth only client id "
+            f"{client_id} (below) with this one:"
+        )
+    else:
+        accepted = f"client id {client_id} with any non-empty client secret, e.g."
     lines = [
         f"# The Oracle Fusion simulator on {origin} (ml-connector sim oracle --port {port}).",
-        f"# Credentials it accepts: client id {client_id} with {secret_note}, e.g.",
-        "#   export SIM_ORACLE_SECRET=" + ("<that secret>" if clients else "sim-oracle-secret"),
+        f"# Credentials it accepts: {accepted}",
+        "#   export SIM_ORACLE_SECRET=" + shlex.quote(secret),
         "#   ml-connector connection add NAME --config FILE ... --oracle-secret-env "
         "SIM_ORACLE_SECRET",
         "[oracle]",

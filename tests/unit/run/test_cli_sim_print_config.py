@@ -13,6 +13,8 @@ from tests_support_cli import EXAMPLES
 from tests_support_sim_config import Sims, both_simulators, exported, printed_config, runner
 
 from ml_connector.run.cli import app
+from ml_connector_sim.oracle import SimOptions as OracleOptions
+from ml_connector_sim.oracle import running_oracle_sim
 
 MAPPINGS = f"""
 [mappings]
@@ -122,6 +124,41 @@ def test_a_wrong_refresh_token_is_refused_by_the_strict_simulator(
         if c["status"] == "failed"
     }
     assert failed == {("Amazon EU", "login")}
+
+
+@pytest.mark.parametrize("secret", [None, "not-the-simulators-secret"], ids=["printed", "wrong"])
+def test_the_block_printed_with_strict_auth_logs_in_to_a_strict_simulator(
+    sims: Sims, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secret: str | None
+) -> None:
+    # Verifier of issue 11: --strict-auth --print-config advertised "client id ml-connector with
+    # any non-empty client secret", which the strict simulator (default setup) refused.
+    with running_oracle_sim(options=OracleOptions(strict_auth=True)) as strict_oracle:
+        port = int(strict_oracle.base_url.rsplit(":", 1)[1])
+        amazon = printed_config("amazon", sims.amazon_port, "--strict")
+        oracle = printed_config("oracle", port, "--strict-auth")
+        assert "any non-empty" not in oracle
+        assert "client id ml-connector (below) with this client secret only" in oracle
+        config = tmp_path / "sim.toml"
+        config.write_text(amazon + "\n" + oracle + MAPPINGS)
+        for name, value in exported(amazon + oracle).items():
+            monkeypatch.setenv(name, value)
+        if secret is not None:
+            monkeypatch.setenv("SIM_ORACLE_SECRET", secret)
+        options = ["--lwa-client-secret-env", "SIM_LWA_SECRET"]
+        options += ["--oracle-secret-env", "SIM_ORACLE_SECRET"]
+        for region in ("NA", "EU", "FE"):
+            options += ["--refresh-token-env", f"{region}=SIM_{region}_TOKEN"]
+        added = runner.invoke(app, ["connection", "add", "sim", "--config", str(config), *options])
+        assert added.exit_code == 0, added.output
+        tested = runner.invoke(app, ["connection", "test", "sim", "--json"])
+    checks = json.loads(tested.stdout)["checks"]
+    oracle_login = {c["status"] for c in checks if (c["system"], c["check"]) == ("Oracle", "login")}
+    if secret is None:
+        assert tested.exit_code == 0, tested.output
+        assert oracle_login == {"ok"}
+    else:
+        assert tested.exit_code == 1, tested.output
+        assert oracle_login == {"failed"}
 
 
 def test_docs_show_what_the_commands_print() -> None:
