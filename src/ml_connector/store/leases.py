@@ -14,7 +14,7 @@ write lock until commit and a thief cannot slip in between the check and the wri
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ __all__ = [
     "check_fence",
     "claim_lease",
     "heartbeat",
+    "held_leases",
     "list_leases",
     "release_lease",
 ]
@@ -160,3 +161,21 @@ def list_leases(session: Session, connection_id: int | None = None) -> list[Leas
     if connection_id is not None:
         query = query.where(Lease.connection_id == connection_id)
     return list(session.scalars(query))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def held_leases(session: Session, connection_id: int, *, now: datetime | None = None) -> list[str]:
+    """The connection's leases held now, each as ``"sync held by HOST:PID until 21:43 UTC"``.
+
+    A holder that died without releasing its lease (killed, host lost) still holds it until
+    that time, when it expires by itself; so the text says when, not only that it is held.
+    """
+    at = _aware(now or utcnow())
+    return [
+        f"{lease.stream} held by {lease.owner} until {_aware(lease.expires_at):%H:%M} UTC"
+        for lease in list_leases(session, connection_id)
+        if lease.owner and lease.expires_at is not None and _aware(lease.expires_at) > at
+    ]

@@ -8,7 +8,6 @@ the configuration, the mapping files it points at, and the presence of every cre
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +16,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
 
 from ml_connector.context import describe_endpoints, load_mappings
 from ml_connector.errors import ConfigError
@@ -56,7 +54,6 @@ from ml_connector.store import (
     connection_config,
     get_connection,
     list_connections,
-    list_leases,
     put_secret,
     secret_names,
     update_connection,
@@ -69,6 +66,7 @@ from ml_connector.store.connections import (
     rename_connection,
     taken_from,
 )
+from ml_connector.store.leases import held_leases
 from ml_connector.store.tables import Document, StoredSecret
 
 app = typer.Typer(
@@ -711,18 +709,6 @@ def _rename(ctx: typer.Context, name: str, new_name: str, as_json: bool) -> None
         out().print(f"[green]✓[/green] connection {name!r} is now {new_name!r}", highlight=False)
 
 
-def _running(session: Session, connection_id: int) -> list[str]:
-    now = datetime.now(UTC)
-    return [
-        lease.stream
-        for lease in list_leases(session, connection_id)
-        if lease.owner
-        and lease.expires_at is not None
-        and (lease.expires_at if lease.expires_at.tzinfo else lease.expires_at.replace(tzinfo=UTC))
-        > now
-    ]
-
-
 @app.command("remove")
 def remove(
     ctx: typer.Context,
@@ -756,11 +742,12 @@ def _remove(ctx: typer.Context, name: str, keep_history: bool, yes: bool, as_jso
         row = get_connection(session, name)
         if row.removed_at is not None and keep_history:
             fail(f"connection {name!r} was already removed (history kept)", code=USAGE_EXIT)
-        running = _running(session, row.id)
+        running = held_leases(session, row.id)
         if running:
             fail(
-                f"a sync of connection {name!r} is running ({', '.join(running)}): "
-                f"`connection disable {name}`, wait for it to end, then remove",
+                f"a sync of connection {name!r} is running ({'; '.join(running)}): "
+                f"`connection disable {name}`, wait for it to end (a sync that died without "
+                "releasing its lease holds it until then), then remove",
                 code=FAILURE_EXIT,
             )
         flight = documents_in_flight(session, row.id)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -293,8 +298,35 @@ def backfill(
     handle_errors(go)()
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the cycle is, so it unwinds as Ctrl-C does."""
+
+
+# `timeout`, systemd and `docker stop` send SIGTERM: ended like Ctrl-C, the cycle's `finally`
+# closes its run and releases the lease (else it is held until it expires, 10 minutes later).
+SIGTERM_EXIT = 128 + signal.SIGTERM
+
+
+@contextmanager
+def _sigterm_as_interrupt(connection: str) -> Iterator[None]:
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the cleanup
+        raise _Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    except _Terminated:
+        fail(f"sync of {connection!r} stopped by SIGTERM; its lease is released", code=SIGTERM_EXIT)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def _sync(ctx: typer.Context, connection: str, since: datetime | None, as_json: bool) -> None:
-    with runtime(ctx, require_key=True) as rt:
+    with _sigterm_as_interrupt(connection), runtime(ctx, require_key=True) as rt:
         try:
             report = run_with_progress(rt, connection, since=since, show=not as_json)
         except Busy as exc:
