@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import uvicorn
 
 from ml_connector_sim.oracle import RunningSim
+from ml_connector_sim.oracle.state import SimState
 
 
 def port_of(sim: RunningSim) -> int:
@@ -56,3 +57,46 @@ def restarted(sim: RunningSim) -> Iterator[RunningSim]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def silent(sim: RunningSim) -> Iterator[list[socket.socket]]:
+    """Stop the simulator and listen on its port without ever answering, as a hung pod or a
+    proxy in front of a dead one does: connections are accepted, no byte comes back. Yields the
+    accepted connections (one per request that reached the port)."""
+    stop(sim)
+    held: list[socket.socket] = []
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port_of(sim)))
+    listener.listen(64)
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:  # the listener was closed
+                return
+
+    thread = threading.Thread(target=accept, name="oracle-silent", daemon=True)
+    thread.start()
+    try:
+        yield held
+    finally:
+        # shutdown wakes the blocked accept(); close alone leaves the port bound meanwhile.
+        listener.shutdown(socket.SHUT_RDWR)
+        listener.close()
+        thread.join(timeout=5)
+        for conn in held:
+            conn.close()
+
+
+@contextmanager
+def restarted_empty(sim: RunningSim) -> Iterator[RunningSim]:
+    """Serve the simulator again on the same port with empty books whose ids start over, as a
+    refreshed (or restored) Oracle pod does. Stops it first if it is still serving."""
+    if not refuses(port_of(sim)):
+        stop(sim)
+    sim.context.state = SimState(sim.state.clock)
+    with restarted(sim):
+        yield sim

@@ -68,6 +68,8 @@ class SyncReport:
     #: Amazon regions that could not be read this cycle → one plain line why (refused refresh
     #: token, unreachable host); the other regions were synced.
     region_failures: dict[str, str] = field(default_factory=dict)
+    #: Those of ``region_failures`` whose credentials Amazon refused (``PullSummary``).
+    regions_refused: set[str] = field(default_factory=set)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -226,6 +228,8 @@ def run_cycle(
         # A region Amazon would not serve was left out (its watermarks kept); the others go on.
         for pulled in (report.orders, report.finances):
             for region, line in pulled.region_failures.items():
+                if region not in report.region_failures and region in pulled.regions_refused:
+                    report.regions_refused.add(region)
                 report.region_failures.setdefault(region, line)
         beat()
         report.plan = planner_for(rt, ctx).plan_all()

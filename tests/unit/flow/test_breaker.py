@@ -111,6 +111,36 @@ def test_refused_credentials_open_it_at_once() -> None:
     )
 
 
+def test_refused_credentials_are_told_apart_from_an_outage() -> None:
+    b = breaker()
+    b.failed(AuthError("refused", status=401, operation="oauth.token"), "invoices")
+    assert b.refused
+    away = breaker(threshold=1)
+    away.failed(refused(), "invoices")
+    assert away.open
+    assert not away.refused
+
+
+def test_one_failed_token_request_opens_every_route() -> None:
+    """A hung identity domain: the token request timed out after its own retries. Every
+    document needs a token, so the next one would wait just as long."""
+    b = breaker()
+    timed_out = ConnectionFailedError(
+        "cannot reach idcs.example.com: no answer (read timeout)",
+        cause="read_timeout",
+        operation="oauth.token",
+    )
+    b.failed(timed_out, "invoices")
+    assert b.is_open("imports")
+    assert not b.refused
+    unrelated = breaker()
+    unrelated.failed(ServerError("busy", status=503, operation="oauth.token"), "imports")
+    assert unrelated.is_open("invoices")  # a 5xx of the token call is no one service's
+    post = breaker()
+    post.failed(ServerError("busy", status=503, operation="receivablesInvoices.create"), "invoices")
+    assert not post.open
+
+
 def test_a_redirect_to_a_sign_on_page_counts_as_away() -> None:
     b = breaker(threshold=1)
     b.failed(

@@ -63,9 +63,11 @@ def test_a_refused_fe_refresh_token_leaves_na_and_eu_synced(sim_seller: Factory)
 
     synced = CliRunner().invoke(app, ["sync", "demo", "--json"])
 
-    # 4: the cycle finished, but a region (and what it would have brought) is left out.
-    assert synced.exit_code == 4, synced.output
+    # The cycle finished for NA and EU, but a refused refresh token never heals by itself:
+    # 1 (an unreachable region would be 4, partial).
+    assert synced.exit_code == 1, synced.output
     (line,) = synced.stdout.strip().splitlines()
+    assert json.loads(line)["regions_refused"] == ["FE"]
     assert json.loads(line)["region_failures"] == {
         "FE": "Amazon refused the refresh token for FE (invalid_grant): the seller must "
         "authorise the app again in Seller Central, then store the new token with "

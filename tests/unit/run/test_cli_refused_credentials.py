@@ -76,10 +76,13 @@ def test_sync_says_which_credential_amazon_refused(
 
         synced = runner.invoke(app, ["sync", "acme"])
         as_json = runner.invoke(app, ["sync", "acme", "--json"])
-    # The region is left out and the rest of the cycle runs: partial, exit code 4.
-    assert synced.exit_code == 4, synced.output
+    # The region is left out and the rest of the cycle runs, but a refused credential never
+    # heals by itself (unlike an outage, exit 4): exit code 1, and the line names the fix.
+    assert synced.exit_code == 1, synced.output
     assert "Traceback" not in synced.output
     assert f"region NA not synced: {said}" in synced.stdout.splitlines()
     answer = json.loads(as_json.stdout)
-    assert (answer["ok"], answer["exit_code"]) == (False, 4)
+    assert (answer["ok"], answer["exit_code"]) == (False, 1)
     assert answer["region_failures"] == {"NA": said}
+    assert answer["regions_refused"] == ["NA"]
+    assert answer["oracle_refused"] is False

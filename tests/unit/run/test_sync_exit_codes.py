@@ -27,12 +27,14 @@ def _report(
     rejected: int = 0,
     waiting: int = 0,
     regions: dict[str, str] | None = None,
-    **post: int | str | None,
+    refused: tuple[str, ...] = (),
+    **post: int | str | bool | None,
 ) -> SyncReport:
     report = SyncReport(connection="shop", started=STARTED)
     report.post = PostSummary(rejected=rejected, **post)  # type: ignore[arg-type]
     report.plan = PlanSummary(waiting=waiting)
     report.region_failures = dict(regions or {})
+    report.regions_refused = set(refused)
     return report
 
 
@@ -46,7 +48,11 @@ def _report(
         (_report(waiting_on_import=3), 4),
         (_report(left_for_next_cycle=7), 4),
         (_report(oracle_unreachable="Oracle unreachable: connection refused"), 4),
-        (_report(regions={"FE": "Amazon refused the refresh token"}), 4),
+        (_report(regions={"FE": "Amazon's login service (LWA): cannot reach …"}), 4),
+        # A refused credential never heals by itself: 1, even with nothing else wrong.
+        (_report(regions={"FE": "Amazon refused the refresh token"}, refused=("FE",)), 1),
+        (_report(left_for_next_cycle=7, oracle_unreachable="…", oracle_refused=True), 1),
+        (_report(waiting=5, retry=2, refused=("NA",)), 1),
         (_report(retry=1, waiting=5), 4),  # partial outranks the review queue
         (_report(rejected=1, retry=1, waiting=5), 1),  # a rejection outranks both
     ],
@@ -108,3 +114,26 @@ def test_the_summary_table_shows_unconfirmed_and_waiting_on_import(
     quiet = capsys.readouterr().out
     assert "answer lost" not in quiet
     assert "Oracle import" not in quiet
+
+
+def test_refused_oracle_credentials_name_the_command_that_fixes_them() -> None:
+    line = (
+        "Oracle's identity domain: refused the client id or secret — 207 documents left for "
+        "the next cycle"
+    )
+    report = _report(left_for_next_cycle=207, oracle_unreachable=line, oracle_refused=True)
+    assert attention_lines(report) == [
+        line,
+        "Oracle refused the credentials: no later cycle gets past that. Store the right secret "
+        "with `ml-connector connection set-secret shop --oracle-secret-env VARIABLE` "
+        "(`--oracle-private-key-file FILE` for jwt_assertion), then check it with "
+        "`ml-connector connection test shop`",
+    ]
+    answer = report_json(report)
+    assert (answer["exit_code"], answer["oracle_refused"], answer["regions_refused"]) == (
+        1,
+        True,
+        [],
+    )
+    unreachable = report_json(_report(left_for_next_cycle=3, oracle_unreachable="Oracle …"))
+    assert (unreachable["exit_code"], unreachable["oracle_refused"]) == (4, False)

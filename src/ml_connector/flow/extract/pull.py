@@ -105,6 +105,9 @@ class PullSummary:
     unidentified: int = 0
     #: Region → one plain line why it could not be read this cycle (its watermarks stayed).
     region_failures: dict[str, str] = field(default_factory=dict)
+    #: The regions of ``region_failures`` whose credentials Amazon refused (``AuthError``: a
+    #: refresh token, the LWA client, a role): unlike an outage, that never heals by itself.
+    regions_refused: set[str] = field(default_factory=set)
 
     def count(self, kind: RawKind, outcome: UpsertOutcome) -> None:
         if outcome is UpsertOutcome.NEW:
@@ -139,6 +142,8 @@ def _region_cursor(
 
 def _region_failed(summary: PullSummary, region: str, exc: RemoteError, connection: str) -> None:
     line = region_failure(region, exc, connection)
+    if region not in summary.region_failures and isinstance(exc, AuthError):
+        summary.regions_refused.add(region)
     summary.region_failures.setdefault(region, line)
     _log.warning("extract.region_failed", region=region, reason=line, error=str(exc)[:300])
 

@@ -5,11 +5,16 @@ look-up and retries, for many minutes, and ends with every document in ``retry``
 counts *consecutive* failures that say "Oracle is not there" — no connection, a timeout, a 5xx
 after the request's retries, a redirect to a sign-on or maintenance page, credentials refused
 even after a fresh token — and opens after ``threshold`` of them (at once for refused
-credentials: the next document would be refused the same way). Any answer Oracle gives about a
-document (posted, found, a 400 rejecting it, a 429) closes the count again: a business
-rejection says nothing about Oracle being away. A 5xx opens only the route it came from
-(invoices over REST, or the FBDI imports), since one Fusion service can fail while the others
-work; no connection or refused credentials open every route.
+credentials: the next document would be refused the same way, and at once for a failed token
+request: every document needs the token, and its call has had its retries). Any answer Oracle
+gives about a document (posted, found, a 400 rejecting it, a 429) closes the count again: a
+business rejection says nothing about Oracle being away. A 5xx opens only the route it came
+from (invoices over REST, or the FBDI imports), since one Fusion service can fail while the
+others work; no connection, a failed token request or refused credentials open every route.
+
+Before a document is begun the pass gets Oracle's token (``OutboxSteps._authorized``): a token
+request that fails sent nothing, so the document keeps its state instead of being "sent
+without an answer".
 
 Open, the pass starts no further document: they keep their state (planned or retry) for the
 next cycle, whose look-up-before-resend posts each exactly once. While the breaker has seen a
@@ -34,6 +39,7 @@ from ml_connector.errors import (
     AuthError,
     ConnectionFailedError,
     RateLimitedError,
+    RemoteError,
     TransientError,
 )
 from ml_connector.flow.failures import unreachable_words
@@ -41,7 +47,11 @@ from ml_connector.remote.explain import describe_failure
 from ml_connector.remote.http.outcome import RedirectedError
 from ml_connector.remote.oracle.imports import ImportStillRunning
 
-__all__ = ["BreakerSettings", "OracleBreaker", "is_outage", "outage_words"]
+__all__ = ["TOKEN_CALL", "BreakerSettings", "OracleBreaker", "is_outage", "outage_words"]
+
+#: The operation of Oracle's OAuth token request (``remote/oracle/auth.py``): a failure there
+#: sent no document, and stops every document alike.
+TOKEN_CALL = "oauth.token"
 
 
 @dataclass(frozen=True)
@@ -77,11 +87,18 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, TransientError | AuthError | RedirectedError | httpx.TransportError)
 
 
+def is_token_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` came from the OAuth token request (nothing of a document was sent)."""
+    return isinstance(exc, RemoteError) and exc.operation == TOKEN_CALL
+
+
 def _host_wide(exc: BaseException) -> bool:
     """A failure of the host or the account, not of one service: no connection, a timeout,
-    a sign-on redirect, refused credentials. A 5xx may be one service's (invoices down while
-    imports work)."""
+    a sign-on redirect, refused credentials, the token request. A 5xx may be one service's
+    (invoices down while imports work)."""
     if isinstance(exc, ConnectionFailedError | httpx.TransportError | AuthError):
+        return True
+    if is_token_failure(exc):
         return True
     return isinstance(exc, RedirectedError)
 
@@ -93,9 +110,9 @@ class OracleBreaker:
     A route is a service of the pod the pass posts through (``invoices``: REST Receivables;
     ``imports``: FBDI through erpintegrations). ``threshold`` consecutive outage failures on a
     route open that route; ``threshold`` consecutive host-wide ones (see ``_host_wide``), on any
-    routes, or one refused credential, or one after ``silence`` seconds in which Oracle answered
-    nothing, open them all. An answer on a route closes the counts of that route and of the
-    host.
+    routes, or one refused credential, or one failed token request, or one after ``silence``
+    seconds in which Oracle answered nothing, open them all. An answer on a route closes the
+    counts of that route and of the host.
 
     Also a ``remote.http.retry.RetryBudget``: enter ``retry_budget(breaker)`` around the calls.
     """
@@ -129,6 +146,12 @@ class OracleBreaker:
         return self._host_open or route in self._opened
 
     @property
+    def refused(self) -> bool:
+        """Whether Oracle refused the credentials (an ``AuthError`` opened the breaker): that
+        never heals by itself, unlike an outage."""
+        return isinstance(self._last, AuthError)
+
+    @property
     def last_error(self) -> BaseException | None:
         """The failure that opened the breaker (the host, else the first route opened)."""
         return self._last
@@ -155,7 +178,7 @@ class OracleBreaker:
             if _host_wide(exc):
                 self._host += 1
                 silent = self._clock() - self._answered_at >= self.settings.silence
-                at_once = isinstance(exc, AuthError) or silent
+                at_once = isinstance(exc, AuthError) or is_token_failure(exc) or silent
                 if not self._host_open and (at_once or self._host >= threshold):
                     self._host_open = True
                     self._last = exc

@@ -89,6 +89,8 @@ class BulkPosting(OutboxSteps):
     def _credit_memo_batch(
         self, ids: Sequence[int], summary: PostSummary, progress: Progress | None
     ) -> None:
+        if not self._authorized(IMPORTS):
+            return  # no token: nothing begun, the documents keep their state
         sending = [doc for doc in (self._begin_send(i) for i in ids) if doc is not None]
         if not sending:
             return
@@ -138,7 +140,7 @@ class BulkPosting(OutboxSteps):
 
     def _post_journals(self, summary: PostSummary, progress: Progress | None) -> None:
         for doc_id in self._ready(DocumentKind.JOURNAL):
-            if self._breaker.is_open(IMPORTS):
+            if self._breaker.is_open(IMPORTS) or not self._authorized(IMPORTS):
                 return  # the rest stay as they are, for the next cycle
             doc = self._begin_send(doc_id)
             if doc is None:

@@ -33,7 +33,12 @@ from ml_connector.errors import (
     TransientError,
     ValidationError,
 )
-from ml_connector.flow.post.breaker import BreakerSettings, OracleBreaker
+from ml_connector.flow.post.breaker import (
+    BreakerSettings,
+    OracleBreaker,
+    is_outage,
+    is_token_failure,
+)
 from ml_connector.flow.post.codec import load_invoice
 from ml_connector.flow.post.oracle_docs import PostingProfile, invoice_payload
 from ml_connector.observability import metrics
@@ -43,12 +48,16 @@ from ml_connector.remote.oracle.imports import ImportNeedsAttention
 from ml_connector.run import crashpoints
 from ml_connector.store import (
     AuditAction,
+    BindingConflictError,
     DocumentKind,
     DocumentState,
     ReviewKind,
     append_event,
     bind,
+    find_by_amazon_id,
+    find_by_oracle_id,
     get_document,
+    get_document_by_key,
     list_documents,
     open_review_item,
     timeline,
@@ -85,6 +94,9 @@ class PostSummary:
     # for the next cycle"). The next cycle posts them, each looked up before it is re-sent.
     left_for_next_cycle: int = 0
     oracle_unreachable: str | None = None
+    #: The breaker opened because Oracle refused the credentials (``oracle_unreachable`` then
+    #: holds its line): unlike an outage it never heals by itself, someone must set a secret.
+    oracle_refused: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count_posted(self, kind: DocumentKind, *, created: bool) -> None:
@@ -205,6 +217,24 @@ class OutboxSteps:
         crashpoints.hit(f"post.{doc.kind.value}.sending_committed")
         return doc
 
+    def _authorized(self, route: str) -> bool:
+        """Get Oracle's token before a document is begun: a token request that fails for an
+        outage (no answer, refused credentials) sent nothing, so the document keeps its state
+        (planned or retry) and the breaker (at once for the token request) ends the pass. A
+        failure that is no outage is left to the document's own send, which records it."""
+        authorize = getattr(getattr(self._receivables, "client", None), "authorize", None)
+        if authorize is None:  # a client without a token of its own (test doubles)
+            return True
+        try:
+            authorize()
+        except RemoteError as exc:
+            if not is_outage(exc):
+                return True
+            self._breaker.failed(exc, route)
+            _log.warning("post.token_failed", route=route, error=str(exc))
+            return False
+        return True
+
     def _not_sent(self, doc: Document, summary: PostSummary) -> None:
         """A document begun (``sending``) but not sent because the breaker opened meanwhile:
         back to ``retry``, nothing went out for it in this attempt."""
@@ -234,6 +264,7 @@ class OutboxSteps:
             )
         summary.left_for_next_cycle = left
         summary.oracle_unreachable = self._breaker.summary_line(left)
+        summary.oracle_refused = self._breaker.refused
         _log.warning(
             "post.breaker.open",
             failures=self._breaker.failures,
@@ -252,6 +283,29 @@ class OutboxSteps:
         request_id: str | None = None,
     ) -> None:
         crashpoints.hit("post.before_recording")
+        try:
+            kind = self._record_posted(
+                doc_id, oracle_id, oracle_number, created=created, request_id=request_id
+            )
+        except BindingConflictError:
+            # Rolled back: the document is not recorded as posted under an id that is taken.
+            self._id_taken(doc_id, oracle_id, oracle_number, summary)
+            return
+        summary.count_posted(kind, created=created)
+        metrics.documents_posted.labels(kind=kind.value).inc()
+        crashpoints.hit(f"post.{kind.value}.recorded")
+
+    def _record_posted(
+        self,
+        doc_id: int,
+        oracle_id: str,
+        oracle_number: str | None,
+        *,
+        created: bool,
+        request_id: str | None,
+    ) -> DocumentKind:
+        """``posted`` + binding + audit event in one transaction; raises
+        ``BindingConflictError`` (nothing committed) when either id is bound otherwise."""
         with self._tx() as session:
             doc = get_document(session, doc_id)
             assert doc is not None
@@ -282,10 +336,59 @@ class OutboxSteps:
                 details={"kind": doc.kind.value, "found_existing": not created},
                 at=self._clock(),
             )
+            return doc.kind
+
+    def _id_taken(
+        self, doc_id: int, oracle_id: str, oracle_number: str | None, summary: PostSummary
+    ) -> None:
+        """Oracle answered for the document with an id our records give another document (or
+        our records give the document another id): the pod was refreshed or restored, or the
+        connection points at another pod. The one document goes to review in plain words; the
+        pass goes on."""
+        with self._tx() as session:
+            doc = get_document(session, doc_id)
+            assert doc is not None
+            what = doc.kind.value.replace("_", " ")
+            owner = find_by_oracle_id(session, self._connection_id, doc.kind, oracle_id)
+            if owner is not None and owner.amazon_id != doc.idempotency_key:
+                other = get_document_by_key(session, owner.amazon_id)
+                name = other.amazon_source_id if other is not None else owner.amazon_id
+                clash = f"which already belongs to {what} {name} in our records"
+            else:
+                before = find_by_amazon_id(
+                    session, self._connection_id, doc.kind, doc.idempotency_key
+                )
+                earlier = before.oracle_id if before is not None else "another id"
+                clash = f"but in our records it already became {earlier}"
+            message = (
+                f"Oracle gave {what} {doc.amazon_source_id} the id {oracle_id}, {clash}: "
+                "was the Oracle pod refreshed or restored, or does the connection point at "
+                "another pod? It is not recorded as posted here; check it in Oracle before "
+                "resolving this item"
+            )
+            transition(session, doc, DocumentState.REJECTED, error=message, now=self._clock())
+            append_event(
+                session,
+                self._connection_id,
+                AuditAction.REJECTED,
+                amazon_ids=[doc.amazon_source_id, doc.idempotency_key],
+                oracle_ids=[oracle_id, *([oracle_number] if oracle_number else [])],
+                details={"kind": doc.kind.value, "error": message[:1000], "id_taken": True},
+                at=self._clock(),
+            )
+            open_review_item(
+                session,
+                self._connection_id,
+                ReviewKind.ORACLE_REJECTED,
+                doc.amazon_source_id,
+                message,
+                details={"idempotency_key": doc.idempotency_key, "oracle_id": oracle_id},
+                now=self._clock(),
+            )
             kind = doc.kind
-        summary.count_posted(kind, created=created)
-        metrics.documents_posted.labels(kind=kind.value).inc()
-        crashpoints.hit(f"post.{kind.value}.recorded")
+        summary.bump("rejected")
+        metrics.documents_rejected.labels(kind=kind.value).inc()
+        _log.warning("post.oracle_id_taken", key=doc_id, oracle_id=oracle_id, reason=message)
 
     def needs_attention(self, docs: Sequence[Document], waiting: ImportNeedsAttention) -> None:
         """An import's ESS job waits for a person: say so at once (review item + audit), and
@@ -377,8 +480,14 @@ class OutboxSteps:
         starts_a_job: bool,
     ) -> None:
         """A POST for `docs` failed: "may have landed" if Oracle may hold them, else the usual
-        `retry` / `rejected`."""
-        if isinstance(exc, RemoteError) and may_have_landed(exc, starts_a_job=starts_a_job):
+        `retry` / `rejected`. An import is one POST: if its token request failed, nothing of
+        `docs` was sent (an invoice's create-or-find may have POSTed before a token refresh)."""
+        sent_nothing = starts_a_job and is_token_failure(exc)
+        if (
+            isinstance(exc, RemoteError)
+            and not sent_nothing
+            and may_have_landed(exc, starts_a_job=starts_a_job)
+        ):
             self._unconfirmed(docs, exc, summary, label=label)
             return
         for doc in docs:

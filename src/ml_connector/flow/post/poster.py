@@ -74,12 +74,15 @@ class Poster(BulkPosting):
             # Once the breaker is open the documents not yet started stay as they are.
             if breaker.is_open(INVOICES):
                 return
+            with retry_budget(breaker):  # pool threads do not inherit the caller's
+                if not self._authorized(INVOICES):
+                    return  # no token: nothing begun, the document keeps its state
             doc = self._begin_send(doc_id)
             if doc is None:
                 return
             payload = invoice_payload(load_invoice(doc.payload), self._profile)
             try:
-                with retry_budget(breaker):  # pool threads do not inherit the caller's
+                with retry_budget(breaker):
                     outcome = self._receivables.create_or_find_invoice(payload)
             except (RemoteError, ValueError) as exc:
                 if isinstance(exc, RemoteError):
@@ -109,8 +112,12 @@ class Poster(BulkPosting):
             for doc_id in ids:
                 one(doc_id)
             return
+        # The first invoice goes alone: it fetches the token the workers then share. Against an
+        # Oracle that does not answer, the workers would otherwise each wait their turn for the
+        # token lock and each time out again, minutes before the breaker could stop them.
+        one(ids[0])
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="post") as pool:
-            list(pool.map(one, ids))
+            list(pool.map(one, ids[1:]))
 
     def recover(self, summary: PostSummary | None = None) -> int:
         """Settle every `sending` row a crash or a lost answer left; returns how many."""

@@ -153,6 +153,13 @@ class FusionClient:
 
     # -- single calls -----------------------------------------------------------------------
 
+    def authorize(self) -> None:
+        """Get the bearer token now (or keep the cached one), so a caller learns that Oracle's
+        identity domain does not answer or refuses the credentials before it starts a document.
+        Raises what the token request raises (``AuthError``, ``ConnectionFailedError``…, with
+        operation ``oauth.token``); nothing for basic auth."""
+        self._auth.authorization()
+
     @property
     def last_request_id(self) -> str | None:
         """Oracle's ECID of the last response this thread received, for the audit trail."""

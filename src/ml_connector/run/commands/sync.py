@@ -56,6 +56,8 @@ def report_json(report: SyncReport) -> dict[str, Any]:
         "left_for_next_cycle": report.post.left_for_next_cycle,
         "oracle_unreachable": report.post.oracle_unreachable,
         "region_failures": dict(report.region_failures),
+        "oracle_refused": report.post.oracle_refused,
+        "regions_refused": sorted(report.regions_refused),
         "clamped": report.orders.clamped,
         "unreadable_records": report.plan.invalid
         + report.orders.unidentified
@@ -102,6 +104,14 @@ def attention_lines(report: SyncReport) -> list[str]:
         lines.append(reason if "left for the next cycle" in reason else f"{reason}: {left}")
     elif post.left_for_next_cycle:
         lines.append(left)
+    if post.oracle_refused:
+        name = report.connection
+        lines.append(
+            "Oracle refused the credentials: no later cycle gets past that. Store the right "
+            f"secret with `ml-connector connection set-secret {name} --oracle-secret-env "
+            "VARIABLE` (`--oracle-private-key-file FILE` for jwt_assertion), then check it with "
+            f"`ml-connector connection test {name}`"
+        )
     if post.unconfirmed:
         lines.append(
             f"{post.unconfirmed} documents sent without an answer from Oracle: the next cycle "
@@ -361,12 +371,19 @@ def is_partial(report: SyncReport) -> bool:
     )
 
 
+def is_refused(report: SyncReport) -> bool:
+    """Oracle or Amazon (a region) refused the credentials: no later cycle heals that, someone
+    must set a secret (the summary's line names the command)."""
+    return report.post.oracle_refused or bool(report.regions_refused)
+
+
 def exit_code(reports: list[SyncReport]) -> int:
-    """The most urgent of the cycles' codes: 1 when Oracle rejected something; 4 when documents
-    are left to retry or a region could not be read (partial); 3 when the cycle finished but
-    records or documents wait in the review queue; 0 when everything was posted and nothing
-    waits (`reconcile` says whether each settlement ties, with exit codes of its own)."""
-    if any(report.post.rejected for report in reports):
+    """The most urgent of the cycles' codes: 1 when Oracle rejected something or a credential
+    was refused (Oracle's, or a region's); 4 when documents are left to retry or a region could
+    not be reached (partial, an outage heals); 3 when the cycle finished but records or
+    documents wait in the review queue; 0 when everything was posted and nothing waits
+    (`reconcile` says whether each settlement ties, with exit codes of its own)."""
+    if any(report.post.rejected or is_refused(report) for report in reports):
         return EXIT_FAILED
     if any(is_partial(report) for report in reports):
         return EXIT_PARTIAL
