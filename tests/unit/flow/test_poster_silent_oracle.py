@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from test_poster_failures import assert_each_document_once_in_oracle, states
+from typer.testing import CliRunner
 
 from ml_connector.flow.post.breaker import TOKEN_CALL
 from ml_connector.flow.post.poster import Poster, PosterSettings
 from ml_connector.remote.oracle.auth import ClientCredentialsAuth
+from ml_connector.run.cli import app
 from ml_connector.store import DocumentKind, ReviewKind
 from sim_outage import port_of, restarted, silent
 
@@ -91,3 +93,28 @@ def test_an_oracle_that_never_answers_stops_the_pass_at_the_first_token_request(
     assert again.found_existing == 0
     assert {d.state.value for d in seller.documents()} == {"posted"}
     assert_each_document_once_in_oracle(seller)
+
+
+@pytest.mark.usefixtures("short_timeouts")
+def test_sync_against_a_silent_oracle_exits_4_with_the_line(sim_seller: Factory) -> None:
+    """The CLI: Amazon is read and planned, Oracle never answers; the sync returns within
+    seconds, exit 4 (an outage heals: the next cycle posts), one line saying what waits."""
+    seller = sim_seller(orders=12)
+    seller.write_mapping()
+    port = port_of(seller.oracle)
+    with silent(seller.oracle):
+        began = time.monotonic()
+        synced = CliRunner().invoke(app, ["sync", "demo"])
+        took = time.monotonic() - began
+    assert synced.exit_code == 4, synced.output
+    assert took < 30
+    everything = len(seller.documents())
+    assert everything > 0
+    lines = [" ".join(line.split()) for line in synced.stdout.splitlines()]
+    assert (
+        f"Oracle unreachable: cannot reach 127.0.0.1:{port}: connected, but no answer came "
+        f"within {TIMEOUT_S:g} s (read timeout) — {everything} documents left for the next cycle"
+    ) in lines, synced.stdout
+    assert not any("sent without an answer" in line for line in lines)
+    assert not any("set-secret" in line for line in lines)
+    assert "Traceback" not in synced.output
