@@ -24,8 +24,8 @@ their Amazon id (invoice → order id, credit memo → refund id, journal → se
 - a transaction whose ``relatedIdentifiers`` are dropped, null or empty may lose the
   SETTLEMENT_ID that named its settlement: the journal may be named by the group id instead but
   keeps the totals;
-- an order item whose tax statement (``tax`` or ``taxCollections``) is dropped, null or empty
-  says, validly, that the seller collects the tax: its invoice and credit memos may book the
+- an order item whose tax statement (``tax`` or ``taxCollections``) is dropped, null or empty,
+  or loses the collection in it, says, validly, that the seller collects the tax: its invoice and credit memos may book the
   tax on another account but keep the totals;
 - every open review item is about the record or its neighbours (its order, refund, group or
   settlement): one bad record does not put innocent ones in the queue;
@@ -436,17 +436,20 @@ def _kept(totals: Any, mutation: Mutation) -> Any:
 
 
 def restates_tax_collector(mutation: Mutation) -> bool:
-    """An order item's tax statement (`tax` or `tax.taxCollections`) dropped, null or empty.
+    """An order item's tax statement (`tax` or `tax.taxCollections`) dropped, null or empty, or
+    a collection dropped from `taxCollections`.
 
     The Orders model's only collection model is MARKETPLACE_FACILITATOR, so no statement is a
     valid statement that the seller collects (docs/amazon-vocabulary.md): the same tax moves
     from tax clearing to sales tax payable. The record then says something else, validly; its
     documents keep the clean run's totals."""
-    return (
-        mutation.kind == ORDER
-        and mutation.op in (DROP, NULL, EMPTY_LIST)
-        and mutation.path[-1] in ("tax", "taxCollections")
+    whole = mutation.op in (DROP, NULL, EMPTY_LIST) and mutation.path[-1] in (
+        "tax",
+        "taxCollections",
     )
+    # Dropping a collection from the list (the seed's items have one) leaves no statement too.
+    one_dropped = mutation.op == DROP and mutation.path[-2:-1] == ("taxCollections",)
+    return mutation.kind == ORDER and (whole or one_dropped)
 
 
 def _invoice_key(invoice: Transaction) -> DocKey:
