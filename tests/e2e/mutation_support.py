@@ -25,8 +25,8 @@ their Amazon id (invoice → order id, credit memo → refund id, journal → se
   SETTLEMENT_ID that named its settlement: the journal may be named by the group id instead but
   keeps the totals;
 - an order item whose tax statement (``tax`` or ``taxCollections``) is dropped, null or empty,
-  or loses the collection in it, says, validly, that the seller collects the tax: its invoice and credit memos may book the
-  tax on another account but keep the totals;
+  or loses the collection in it, says, validly, that the seller collects the tax: its invoice
+  and credit memos may book the tax on another account but keep the totals;
 - every open review item is about the record or its neighbours (its order, refund, group or
   settlement): one bad record does not put innocent ones in the queue;
 - nothing else is posted, the sync never crashes, and the exit status is 0 or 3.
